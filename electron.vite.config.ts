@@ -1,0 +1,53 @@
+import { resolve } from 'node:path';
+import { defineConfig } from 'electron-vite';
+import react from '@vitejs/plugin-react';
+
+/** Native and WASM-carrying packages stay external: they are loaded by Node at run time, never bundled. */
+const nodeExternals = [
+  'better-sqlite3',
+  'sqlite-vec',
+  '@fugood/llama.node',
+  'node-llama-cpp',
+  'dcmjs',
+  'ws',
+  'pdfjs-dist',
+  'pngjs',
+  '@cornerstonejs/codec-openjpeg',
+  '@cornerstonejs/codec-charls',
+  '@cornerstonejs/codec-libjpeg-turbo-8bit',
+  'jpeg-lossless-decoder-js',
+];
+
+export default defineConfig({
+  main: {
+    build: {
+      outDir: 'out/main',
+      externalizeDeps: true,
+      rollupOptions: {
+        external: nodeExternals,
+        input: {
+          index: resolve('src/main/index.ts'),
+          bridgeMain: resolve('src/main/bridgeMain.ts'),
+        },
+      },
+    },
+  },
+  preload: {
+    build: {
+      outDir: 'out/preload',
+      rollupOptions: {
+        input: { index: resolve('src/preload/index.ts') },
+        // A sandboxed preload must be CommonJS.
+        output: { format: 'cjs', entryFileNames: '[name].cjs' },
+      },
+    },
+  },
+  renderer: {
+    root: 'src/renderer',
+    build: {
+      outDir: 'out/renderer',
+      rollupOptions: { input: { index: resolve('src/renderer/index.html') } },
+    },
+    plugins: [react()],
+  },
+});

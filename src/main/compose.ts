@@ -1,0 +1,78 @@
+import { join } from 'node:path';
+import type { AppInfo } from '../shared/contract';
+import { EventBus } from './ipc/EventBus';
+import type { InvokeHandlers } from './ipc/handlers';
+import { createAppHandlers, createRunsHandlers, createSettingsHandlers, type DialogPort } from './ipc/handlers/appHandlers';
+import { createEngineHandlers } from './ipc/handlers/engineHandlers';
+import { createEvalHandlers } from './ipc/handlers/evalHandlers';
+import { createHistoryHandlers } from './ipc/handlers/historyHandlers';
+import { createKnowledgeHandlers } from './ipc/handlers/knowledgeHandlers';
+import { createReasoningHandlers } from './ipc/handlers/reasoningHandlers';
+import { createStudiesHandlers } from './ipc/handlers/studiesHandlers';
+import { RunRegistry } from './runs/RunRegistry';
+import { SettingsService } from './settings/SettingsService';
+import { openStore, type Db } from './store/openStore';
+
+export interface AppConfig {
+  /** Where the database, settings and logs live (Electron: userData; tests: a temp dir). */
+  dataDir: string;
+  /** Bundled defaults: knowledge base, sample studies. */
+  resourcesDir: string;
+  version: string;
+  dialogs: DialogPort;
+}
+
+export interface App {
+  config: AppConfig;
+  db: Db;
+  bus: EventBus;
+  runs: RunRegistry;
+  settings: SettingsService;
+  handlers: InvokeHandlers;
+  dispose(): Promise<void>;
+}
+
+/**
+ * Builds every main-process service and the contract's handlers, with no Electron dependency: the Electron
+ * composition root, the loopback bridge, the CLI and the tests all start the app through here.
+ */
+export async function composeApp(config: AppConfig): Promise<App> {
+  const databasePath = join(config.dataDir, 'medrwr.sqlite');
+  const db = openStore(databasePath);
+  const bus = new EventBus();
+  const runs = new RunRegistry(bus);
+  const settings = new SettingsService(db);
+
+  const info: AppInfo = {
+    version: config.version,
+    dataDir: config.dataDir,
+    databasePath,
+    network: 'blocked',
+    platform: `${process.platform}-${process.arch}`,
+  };
+
+  const handlers: InvokeHandlers = {
+    ...createAppHandlers({ info, dialogs: config.dialogs }),
+    ...createRunsHandlers(runs),
+    ...createSettingsHandlers(settings),
+    ...createEngineHandlers(),
+    ...createKnowledgeHandlers(),
+    ...createStudiesHandlers(),
+    ...createReasoningHandlers(),
+    ...createHistoryHandlers(),
+    ...createEvalHandlers(),
+  };
+
+  return {
+    config,
+    db,
+    bus,
+    runs,
+    settings,
+    handlers,
+    async dispose() {
+      runs.cancelAll();
+      db.close();
+    },
+  };
+}

@@ -1,0 +1,14 @@
+import { NotAvailableError } from '../../errors/NotAvailableError';
+import type { NamespaceHandlers } from '../handlers';
+
+/** Placeholder until the eval service is wired: every call fails with NOT_AVAILABLE. */
+export function createEvalHandlers(): NamespaceHandlers<'eval'> {
+  const unavailable = (): never => {
+    throw new NotAvailableError('eval', 'the service is not built yet');
+  };
+  return {
+    'eval.start': unavailable,
+    'eval.list': unavailable,
+    'eval.report': unavailable,
+  };
+}

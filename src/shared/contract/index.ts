@@ -1,0 +1,139 @@
+/**
+ * The one IPC contract between the main process and the renderer, split by direction.
+ * - Invoke: renderer → main, request → response (`InvokeContract`).
+ * - Events: main → renderer, typed payloads (`EventContract`).
+ * Channel names are "<namespace>.<name>"; the preload turns them into `api.<namespace>.<name>(args)` and
+ * `api.<namespace>.on<Name>(listener) → unsubscribe`.
+ */
+import type { AppInfo, OpenDialogRequest } from './app';
+import type { RunId, RunStarted } from './common';
+import type { EngineStatus, ModelInspection, ModelRole } from './engine';
+import type { EvalProgressEvent, EvalRequest, EvalSummary } from './evaluation';
+import type { ExportedReport, HistoryQuery, RunRecord, RunSummary } from './history';
+import type {
+  CaseSearchHit,
+  CasesIngestRequest,
+  IngestProgressEvent,
+  IngestRequest,
+  KnowledgeStats,
+  Passage,
+  SearchRequest,
+  SearchResponse,
+} from './knowledge';
+import type { AskRequest, ReasoningEvent } from './reasoning';
+import type { Settings, SettingsPatch } from './settings';
+import type {
+  FramePixels,
+  FrameRequest,
+  ImportProgressEvent,
+  ImportRequest,
+  ImportSummary,
+  InstanceSummary,
+  ModelImage,
+  ModelImageRequest,
+  SeriesSummary,
+  StudyQuery,
+  StudySummary,
+} from './studies';
+import type { ErrorPayload, RunOutcome } from './common';
+
+export type * from './app';
+export type * from './common';
+export type * from './engine';
+export type * from './evaluation';
+export type * from './history';
+export type * from './knowledge';
+export type * from './reasoning';
+export type * from './settings';
+export type * from './studies';
+
+interface Invoke<Args, Result> {
+  args: Args;
+  result: Result;
+}
+
+export interface InvokeContract {
+  'app.info': Invoke<void, AppInfo>;
+  /** Native file dialog; resolves to [] when cancelled or when the transport has no dialog (loopback bridge). */
+  'app.openDialog': Invoke<OpenDialogRequest, string[]>;
+
+  'runs.cancel': Invoke<{ runId: RunId }, { cancelled: boolean }>;
+
+  'settings.get': Invoke<void, Settings>;
+  'settings.update': Invoke<SettingsPatch, Settings>;
+
+  'engine.status': Invoke<void, EngineStatus>;
+  'engine.inspect': Invoke<{ path: string }, ModelInspection>;
+  /** Loads the models configured in settings for the given roles (all when omitted). */
+  'engine.load': Invoke<{ roles?: ModelRole[] }, EngineStatus>;
+  'engine.unload': Invoke<{ roles?: ModelRole[] }, EngineStatus>;
+
+  'knowledge.search': Invoke<SearchRequest, SearchResponse>;
+  'knowledge.passage': Invoke<{ passageId: number }, Passage>;
+  'knowledge.stats': Invoke<void, KnowledgeStats>;
+  'knowledge.ingest': Invoke<IngestRequest, RunStarted>;
+  'knowledge.removeSource': Invoke<{ sourceId: number }, KnowledgeStats>;
+  'knowledge.casesIngest': Invoke<CasesIngestRequest, RunStarted>;
+  'knowledge.casesSearch': Invoke<{ image: { kind: 'file'; path: string } | { kind: 'instance'; sopInstanceUid: string; frame: number }; k?: number }, CaseSearchHit[]>;
+  /** PNG bytes of a case image (thumbnail size). */
+  'knowledge.caseImage': Invoke<{ imageId: number; maxSize?: number }, Uint8Array>;
+
+  'studies.list': Invoke<StudyQuery, StudySummary[]>;
+  'studies.series': Invoke<{ studyInstanceUid: string }, SeriesSummary[]>;
+  'studies.instances': Invoke<{ seriesInstanceUid: string }, InstanceSummary[]>;
+  'studies.frame': Invoke<FrameRequest, FramePixels>;
+  /** PNG thumbnail of a series' middle image. */
+  'studies.thumbnail': Invoke<{ seriesInstanceUid: string; maxSize?: number }, Uint8Array>;
+  'studies.modelImage': Invoke<ModelImageRequest, ModelImage>;
+  'studies.import': Invoke<ImportRequest, RunStarted>;
+  'studies.remove': Invoke<{ studyInstanceUid: string }, { removed: boolean }>;
+
+  'reasoning.ask': Invoke<AskRequest, RunStarted>;
+
+  'history.list': Invoke<HistoryQuery, RunSummary[]>;
+  'history.get': Invoke<{ runId: RunId }, RunRecord>;
+  'history.exportHtml': Invoke<{ runId: RunId }, ExportedReport>;
+
+  'eval.start': Invoke<EvalRequest, RunStarted & { evalId: string }>;
+  'eval.list': Invoke<void, EvalSummary[]>;
+  'eval.report': Invoke<{ evalId: string }, ExportedReport>;
+}
+
+export interface EventContract {
+  /** Every run (any kind) ends with exactly one of these. */
+  'runs.finished': { runId: RunId; kind: string; outcome: RunOutcome };
+  'engine.status': EngineStatus;
+  'knowledge.ingestProgress': IngestProgressEvent;
+  'studies.importProgress': ImportProgressEvent;
+  'studies.importDone': { runId: RunId; summary: ImportSummary };
+  'studies.changed': { studyInstanceUids: string[] };
+  'reasoning.event': ReasoningEvent;
+  'eval.progress': EvalProgressEvent;
+}
+
+export type InvokeChannel = keyof InvokeContract;
+export type EventChannel = keyof EventContract;
+export type InvokeArgs<C extends InvokeChannel> = InvokeContract[C]['args'];
+export type InvokeResult<C extends InvokeChannel> = InvokeContract[C]['result'];
+export type EventPayload<E extends EventChannel> = EventContract[E];
+
+/** The envelope every invoke reply travels in, so that error codes survive the transport. */
+export type InvokeReply<R> = { ok: true; result: R } | { ok: false; error: ErrorPayload };
+
+type Namespace<C extends string> = C extends `${infer N}.${string}` ? N : never;
+type Member<C extends string, N extends string> = C extends `${N}.${infer M}` ? M : never;
+
+type InvokeFunction<C extends InvokeChannel> = InvokeArgs<C> extends void
+  ? () => Promise<InvokeResult<C>>
+  : (args: InvokeArgs<C>) => Promise<InvokeResult<C>>;
+
+type Subscribe<E extends EventChannel> = (listener: (payload: EventPayload<E>) => void) => () => void;
+
+/** The renderer's view of the main process: `window.api`. Identical over Electron IPC and the loopback bridge. */
+export type Api = {
+  [N in Namespace<InvokeChannel> | Namespace<EventChannel>]: {
+    [M in Member<InvokeChannel, N>]: InvokeFunction<Extract<`${N}.${M}`, InvokeChannel>>;
+  } & {
+    [M in Member<EventChannel, N> as `on${Capitalize<M>}`]: Subscribe<Extract<`${N}.${M}`, EventChannel>>;
+  };
+};

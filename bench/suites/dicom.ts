@@ -1,0 +1,3 @@
+import type { BenchSuite } from '../BenchContext';
+
+export const dicomSuite: BenchSuite = async () => [];

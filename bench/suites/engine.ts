@@ -1,0 +1,3 @@
+import type { BenchSuite } from '../BenchContext';
+
+export const engineSuite: BenchSuite = async () => [];

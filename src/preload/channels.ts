@@ -35,8 +35,13 @@ export const invokeChannels = Object.keys({
   'history.get': true,
   'history.exportHtml': true,
   'eval.start': true,
+  'eval.resume': true,
   'eval.list': true,
+  'eval.get': true,
+  'eval.results': true,
   'eval.report': true,
+  'eval.export': true,
+  'eval.remove': true,
 } satisfies Record<InvokeChannel, true>) as InvokeChannel[];
 
 export const eventChannels = Object.keys({

@@ -8,7 +8,15 @@
 import type { AppInfo, OpenDialogRequest } from './app';
 import type { RunId, RunStarted } from './common';
 import type { EngineStatus, ModelInspection, ModelRole } from './engine';
-import type { EvalProgressEvent, EvalRequest, EvalSummary } from './evaluation';
+import type {
+  EvalDetail,
+  EvalExport,
+  EvalItemResult,
+  EvalProgressEvent,
+  EvalRequest,
+  EvalResultsQuery,
+  EvalSummary,
+} from './evaluation';
 import type { ExportedReport, HistoryQuery, RunRecord, RunSummary } from './history';
 import type {
   CaseSearchHit,
@@ -94,9 +102,18 @@ export interface InvokeContract {
   'history.get': Invoke<{ runId: RunId }, RunRecord>;
   'history.exportHtml': Invoke<{ runId: RunId }, ExportedReport>;
 
+  /** Freezes the selected items in the store, then runs them; progress arrives as `eval.progress`. */
   'eval.start': Invoke<EvalRequest, RunStarted & { evalId: string }>;
+  /** Runs the results an interrupted, cancelled or failed evaluation is missing (and retries failed ones). */
+  'eval.resume': Invoke<{ evalId: string }, RunStarted & { evalId: string }>;
   'eval.list': Invoke<void, EvalSummary[]>;
+  'eval.get': Invoke<{ evalId: string }, EvalDetail>;
+  'eval.results': Invoke<EvalResultsQuery, EvalItemResult[]>;
+  /** The self-contained HTML report (plots inline). */
   'eval.report': Invoke<{ evalId: string }, ExportedReport>;
+  /** Per-item results as CSV or JSONL. */
+  'eval.export': Invoke<{ evalId: string; format: 'csv' | 'jsonl' }, EvalExport>;
+  'eval.remove': Invoke<{ evalId: string }, { removed: boolean }>;
 }
 
 export interface EventContract {

@@ -8,7 +8,12 @@ export function createEvalHandlers(): NamespaceHandlers<'eval'> {
   };
   return {
     'eval.start': unavailable,
+    'eval.resume': unavailable,
     'eval.list': unavailable,
+    'eval.get': unavailable,
+    'eval.results': unavailable,
     'eval.report': unavailable,
+    'eval.export': unavailable,
+    'eval.remove': unavailable,
   };
 }

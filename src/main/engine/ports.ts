@@ -83,6 +83,7 @@ export interface NextTokenProbe {
  */
 export interface ReasonerSession {
   start(messages: ChatMessage[], options?: GenerateOptions): Promise<GenerationResult>;
+  /** `images`: one per media marker (`Reasoner.mediaMarker`) in `appended`, in order. */
   continue(appended: string, options?: GenerateOptions & { images?: ModelImageInput[] }): Promise<GenerationResult>;
   /**
    * The model's own next-token distribution after `prefix` — the transcript so far plus optional text — independent
@@ -91,6 +92,12 @@ export interface ReasonerSession {
   probeNextToken(options?: { appended?: string; candidates?: string[]; top?: number; signal?: AbortSignal }): Promise<NextTokenProbe>;
   /** Everything the model has read and written so far, as text (media as markers). */
   readonly transcript: string;
+  /**
+   * Optional: cuts the transcript back to its first `length` characters — a length it had between two calls — and
+   * keeps the KV cache up to there. CDIR uses it to re-reason from before the uncertain answer, as Med-RwR does;
+   * without it the re-retrieval turn is appended after that answer.
+   */
+  rewind?(length: number): Promise<void>;
   dispose(): Promise<void>;
 }
 

@@ -38,16 +38,38 @@ export type ReasoningEvent =
   | { runId: string; type: 'phase'; phase: ReasoningPhase; attempt: number }
   | { runId: string; type: 'token'; segment: SegmentKind; text: string; attempt: number }
   | { runId: string; type: 'query'; round: number; query: string; attempt: number }
-  | { runId: string; type: 'hits'; round: number; query: string; hits: SearchHit[]; lexicalOnly: boolean; attempt: number }
+  | {
+      runId: string;
+      type: 'hits';
+      round: number;
+      query: string;
+      hits: SearchHit[];
+      lexicalOnly: boolean;
+      attempt: number;
+      /** Why nothing was searched or found (empty query, round limit, direct mode, no match); absent when served. */
+      reason?: string;
+    }
   | {
       runId: string;
       type: 'cdir';
+      /** The confidence compared with the threshold; 0 when none could be measured (no answer). */
       confidence: number;
       threshold: number;
+      /** Whether the model re-reasons with the similar case (false: not needed, or no case/image to use). */
+      triggered?: boolean;
+      /** `thumbnailRef` is "case-image:<imageId>", resolvable through `knowledge.caseImage`. */
       similarCase: (CaseSearchHit & { thumbnailRef: string }) | null;
       reason: string;
     }
-  | { runId: string; type: 'answer'; answer: string; confidence: ConfidenceReport; attempt: number; kept: boolean }
+  | {
+      runId: string;
+      type: 'answer';
+      answer: string;
+      confidence: ConfidenceReport;
+      attempt: number;
+      /** Provisional: false when CDIR re-reasons next; `done.result.keptAttempt` is final. */
+      kept: boolean;
+    }
   | { runId: string; type: 'done'; result: ReasoningResult }
   | { runId: string; type: 'cancelled' }
   | { runId: string; type: 'failed'; error: ErrorPayload };
@@ -57,8 +79,13 @@ export interface ReasoningResult {
   answer: string | null;
   confidence: ConfidenceReport;
   mode: ReasoningMode;
+  /** Retrieval rounds served (knowledge searches), over all attempts. */
   rounds: number;
   cdirTriggered: boolean;
+  /** 1 = the first answer, 2 = the CDIR answer; null when no attempt answered. */
+  keptAttempt?: number | null;
+  /** Attempts made: 1, or 2 when CDIR re-reasoned. */
+  attempts?: number;
   /** How the run ended: a normal answer or a defined fallback state. */
   endReason: string;
   timings: { totalMs: number; modelMs: number; retrievalMs: number };

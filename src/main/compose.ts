@@ -1,5 +1,7 @@
 import { join } from 'node:path';
 import type { AppInfo } from '../shared/contract';
+import { EvalService } from './eval/EvalService';
+import { EvalStore } from './eval/EvalStore';
 import { EventBus } from './ipc/EventBus';
 import type { InvokeHandlers } from './ipc/handlers';
 import { createAppHandlers, createRunsHandlers, createSettingsHandlers, type DialogPort } from './ipc/handlers/appHandlers';
@@ -28,6 +30,7 @@ export interface App {
   bus: EventBus;
   runs: RunRegistry;
   settings: SettingsService;
+  evals: EvalService;
   handlers: InvokeHandlers;
   dispose(): Promise<void>;
 }
@@ -42,6 +45,16 @@ export async function composeApp(config: AppConfig): Promise<App> {
   const bus = new EventBus();
   const runs = new RunRegistry(bus);
   const settings = new SettingsService(db);
+
+  const evals = new EvalService({
+    store: new EvalStore(db),
+    runs,
+    bus,
+    settings,
+    // Until the reasoning loop is wired here, only dry runs (scripted answers) can be evaluated.
+    modelRunner: () => null,
+    appVersion: config.version,
+  });
 
   const info: AppInfo = {
     version: config.version,
@@ -60,7 +73,7 @@ export async function composeApp(config: AppConfig): Promise<App> {
     ...createStudiesHandlers(),
     ...createReasoningHandlers(),
     ...createHistoryHandlers(),
-    ...createEvalHandlers(),
+    ...createEvalHandlers(evals),
   };
 
   return {
@@ -69,8 +82,10 @@ export async function composeApp(config: AppConfig): Promise<App> {
     bus,
     runs,
     settings,
+    evals,
     handlers,
     async dispose() {
+      await evals.dispose();
       runs.cancelAll();
       db.close();
     },

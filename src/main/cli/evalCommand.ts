@@ -28,6 +28,11 @@ export const evalUsage = `usage:
 
 const modeNames: ReasoningMode[] = ['direct', 'rwr', 'rwr+cdir'];
 
+/** A bad command line: printed with the usage, exit code 2. */
+class UsageError extends Error {
+  readonly code = 'USAGE';
+}
+
 /** `npm run eval -- <run|resume|list|report|retrieval> …` over the same services as the app. */
 export const evalCommand: CliCommand = async (argv, context) => {
   const [sub, ...rest] = argv;
@@ -49,6 +54,10 @@ export const evalCommand: CliCommand = async (argv, context) => {
         return 2;
     }
   } catch (error) {
+    if (error instanceof UsageError) {
+      context.err(`eval ${sub ?? ''}: ${error.message}\n\n${evalUsage}`);
+      return 2;
+    }
     const { code, message } = toErrorPayload(error);
     context.err(`eval ${sub ?? ''}: ${code}: ${message}`);
     return 1;
@@ -99,10 +108,6 @@ function parseRequest(argv: string[]): { request: EvalRequest; out: string | und
   }
   const delayMs = values['dry-run-delay'] === undefined ? 0 : integer('--dry-run-delay', values['dry-run-delay']);
   return { request, out: values.out, delayMs };
-}
-
-class UsageError extends Error {
-  readonly code = 'USAGE';
 }
 
 function integer(name: string, text: string): number {

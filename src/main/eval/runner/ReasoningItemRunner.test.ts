@@ -3,9 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { EventBus } from '../../ipc/EventBus';
-import { FakeCases, FakePassages, similarCase } from '../../reasoning/testing/doubles';
+import type { ImageSource } from '../../reasoning/ports';
+import { FakeCases, FakePassages, similarCase, studyImage } from '../../reasoning/testing/doubles';
 import { ScriptedReasoner } from '../../reasoning/testing/ScriptedReasoner';
-import { StudyImageSource } from '../../reasoning/StudyImageSource';
 import { RunRegistry } from '../../runs/RunRegistry';
 import { defaultSettings } from '../../settings/defaultSettings';
 import { openStore, type Db } from '../../store/openStore';
@@ -19,6 +19,15 @@ const answer = (a: string, confidence: number) => ({
   text: `${think('concluding')}<answer> ${a} </answer>`,
   confidence,
 });
+
+/** Records which files the loop asked for; the image bytes themselves do not matter to a scripted reasoner. */
+class RecordingImages implements ImageSource {
+  readonly paths: string[] = [];
+  async load(ref: Parameters<ImageSource['load']>[0]) {
+    if (ref.kind === 'file') this.paths.push(ref.path);
+    return studyImage(ref.kind === 'file' ? ref.path : ref.sopInstanceUid);
+  }
+}
 
 describe('ReasoningItemRunner drives the Med-RwR loop for the harness (scripted reasoner)', () => {
   let dir: string;
@@ -47,11 +56,12 @@ describe('ReasoningItemRunner drives the Med-RwR loop for the harness (scripted 
     const reasoner = new ScriptedReasoner({ script: [query('mass findings'), answer('yes', 0.5), answer('no', 0.95)] });
     const passages = new FakePassages();
     const cases = new FakeCases([similarCase()]);
+    const images = new RecordingImages();
     const runner = new ReasoningItemRunner({
       reasoner: async () => reasoner,
       passages,
       cases,
-      images: new StudyImageSource(),
+      images,
       fingerprint: () => ({ embedding: null, knowledgeBase: 'kb-sha' }),
     });
     const evals = new EvalService({
@@ -83,6 +93,7 @@ describe('ReasoningItemRunner drives the Med-RwR loop for the harness (scripted 
     // Direct mode refuses the query (answered "None"), so only rwr and rwr+cdir searched the knowledge base.
     expect(passages.queries).toEqual(['mass findings', 'mass findings', 'mass findings', 'mass findings']);
     expect(cases.calls).toBe(2);
+    expect(images.paths).toEqual(Array.from({ length: 6 }, () => join(dir, 'a.png')));
 
     const detail = evals.get(evalId);
     expect(detail.runner).toMatchObject({

@@ -13,6 +13,7 @@ import { createReasoningHandlers } from './ipc/handlers/reasoningHandlers';
 import { createStudiesHandlers } from './ipc/handlers/studiesHandlers';
 import { RunRegistry } from './runs/RunRegistry';
 import { SettingsService } from './settings/SettingsService';
+import { StudiesService } from './studies/StudiesService';
 import { openStore, type Db } from './store/openStore';
 
 export interface AppConfig {
@@ -31,6 +32,7 @@ export interface App {
   runs: RunRegistry;
   settings: SettingsService;
   evals: EvalService;
+  studies: StudiesService;
   handlers: InvokeHandlers;
   dispose(): Promise<void>;
 }
@@ -45,6 +47,7 @@ export async function composeApp(config: AppConfig): Promise<App> {
   const bus = new EventBus();
   const runs = new RunRegistry(bus);
   const settings = new SettingsService(db);
+  const studies = new StudiesService({ db, runs, bus });
 
   const evals = new EvalService({
     store: new EvalStore(db),
@@ -70,11 +73,14 @@ export async function composeApp(config: AppConfig): Promise<App> {
     ...createSettingsHandlers(settings),
     ...createEngineHandlers(),
     ...createKnowledgeHandlers(),
-    ...createStudiesHandlers(),
+    ...createStudiesHandlers(studies),
     ...createReasoningHandlers(),
     ...createHistoryHandlers(),
     ...createEvalHandlers(evals),
   };
+
+  // First start of a data directory: the bundled MIT-licensed sample studies, so the study list is never empty.
+  studies.importBundledSamplesOnFirstStart(join(config.resourcesDir, 'sample-studies'));
 
   return {
     config,
@@ -83,6 +89,7 @@ export async function composeApp(config: AppConfig): Promise<App> {
     runs,
     settings,
     evals,
+    studies,
     handlers,
     async dispose() {
       await evals.dispose();

@@ -30,6 +30,7 @@ export const invokeChannels = Object.keys({
   'studies.modelImage': true,
   'studies.import': true,
   'studies.remove': true,
+  'studies.report': true,
   'reasoning.ask': true,
   'history.list': true,
   'history.get': true,

@@ -41,6 +41,7 @@ import type {
   ModelImageRequest,
   SeriesSummary,
   StudyQuery,
+  StudyReport,
   StudySummary,
 } from './studies';
 import type { ErrorPayload, RunOutcome } from './common';
@@ -95,6 +96,8 @@ export interface InvokeContract {
   'studies.modelImage': Invoke<ModelImageRequest, ModelImage>;
   'studies.import': Invoke<ImportRequest, RunStarted>;
   'studies.remove': Invoke<{ studyInstanceUid: string }, { removed: boolean }>;
+  /** The text of a structured report (SR) instance. */
+  'studies.report': Invoke<{ sopInstanceUid: string }, StudyReport>;
 
   'reasoning.ask': Invoke<AskRequest, RunStarted>;
 

@@ -95,19 +95,32 @@ export interface ImportSummary {
   imported: number;
   alreadyPresent: number;
   failed: { file: string; code: string; message: string }[];
+  /** Files read but deliberately not imported as instances (a DICOMDIR: its listed files are imported instead). */
+  skipped: { file: string; code: string; message: string }[];
   studies: string[];
 }
 
 export interface ModelImageRequest {
   sopInstanceUid: string;
   frame: number;
+  /** Null = the file's window (else one spanning the data); ignored for colour images. */
   window: { center: number; width: number } | null;
+  /** Longest side of the PNG in pixels (never enlarged). Defaults to the service's cap, 512. */
+  maxSize?: number;
 }
 
+/** The exact PNG bytes given to the model (the audit records them with their sha256). */
 export interface ModelImage {
   png: Uint8Array;
   sha256: string;
   width: number;
   height: number;
   window: { center: number; width: number } | null;
+}
+
+/** A structured report (SR) as readable text. */
+export interface StudyReport {
+  sopInstanceUid: string;
+  /** The document title, then the content tree as indented "Concept: value" lines. */
+  text: string;
 }

@@ -1,0 +1,60 @@
+import { decodeFrame } from './decodeFrame';
+import type { VoiFunction, VoiWindow } from './dicomModules';
+import { applyModalityLut, applyVoi, windowFromRange, type ModalityFrame, type Window } from './pixelTransforms';
+import type { ParsedDicom } from './readDicom';
+import type { Bitmap } from './renderPng';
+
+/** A decoded frame with its modality values and display defaults, shared by the viewer, thumbnails and model images. */
+export type FrameImage = {
+  rows: number;
+  columns: number;
+  pixelSpacing: [number, number] | null;
+} & (
+  | {
+      kind: 'gray';
+      modality: ModalityFrame;
+      /** MONOCHROME1: low values are bright. */
+      invert: boolean;
+      /** The file's windows for this frame (per-frame VOI of enhanced objects first). */
+      fileWindows: VoiWindow[];
+      voiFunction: VoiFunction;
+      defaultWindow: Window;
+    }
+  | { kind: 'rgb'; rgb: Uint8Array }
+);
+
+/** Decodes one frame and applies the modality LUT (per-frame rescale of enhanced objects first). */
+export async function decodeFrameImage(parsed: ParsedDicom, frame: number, what?: string): Promise<FrameImage> {
+  const decoded = await decodeFrame(parsed, frame, what);
+  const { modules } = parsed;
+  const groups = modules.multiFrame?.frames[frame] ?? null;
+  const pixelSpacing = groups?.pixelSpacing ?? modules.imagePlane.pixelSpacing;
+  if (decoded.kind === 'rgb') {
+    return { kind: 'rgb', rows: decoded.rows, columns: decoded.columns, pixelSpacing, rgb: decoded.rgb };
+  }
+  const rescale = groups?.rescale ?? modules.modalityLut;
+  const modality = applyModalityLut(decoded.values, rescale.slope, rescale.intercept);
+  const fileWindows = groups && groups.windows.length > 0 ? groups.windows : modules.voiLut.windows;
+  const first = fileWindows[0];
+  return {
+    kind: 'gray',
+    rows: decoded.rows,
+    columns: decoded.columns,
+    pixelSpacing,
+    modality,
+    invert: decoded.monochrome1,
+    fileWindows,
+    voiFunction: modules.voiLut.voiFunction,
+    defaultWindow: first ? { center: first.center, width: first.width } : windowFromRange(modality.min, modality.max),
+  };
+}
+
+/** Renders a frame to 8-bit display pixels with the given window (the default window when null). */
+export function frameBitmap(image: FrameImage, window: Window | null): { bitmap: Bitmap; window: Window | null } {
+  if (image.kind === 'rgb') {
+    return { bitmap: { width: image.columns, height: image.rows, channels: 3, data: image.rgb }, window: null };
+  }
+  const used = window ?? image.defaultWindow;
+  const data = applyVoi(image.modality.values, used, window ? 'LINEAR' : image.voiFunction, image.invert);
+  return { bitmap: { width: image.columns, height: image.rows, channels: 1, data }, window: used };
+}

@@ -1,0 +1,102 @@
+/**
+ * Modality LUT (rescale), VOI LUT functions (PS3.3 C.11.2.1.2) and MONOCHROME1 inversion, from stored values to
+ * display bytes. The viewer windows on the GPU/canvas; these are for model images, thumbnails and benchmarks.
+ */
+import type { VoiFunction } from './dicomModules';
+import type { GrayValues } from './decodeFrame';
+
+export interface Window {
+  center: number;
+  width: number;
+}
+
+export interface NamedWindow extends Window {
+  name: string;
+}
+
+/** OHIF's CT presets (window width / level). */
+export const windowPresets: readonly NamedWindow[] = [
+  { name: 'Soft tissue', width: 400, center: 40 },
+  { name: 'Lung', width: 1500, center: -600 },
+  { name: 'Liver', width: 150, center: 90 },
+  { name: 'Bone', width: 2500, center: 480 },
+  { name: 'Brain', width: 80, center: 40 },
+];
+
+export interface ModalityFrame {
+  values: Float32Array;
+  min: number;
+  max: number;
+}
+
+/** Applies RescaleSlope/RescaleIntercept: stored values → modality values (e.g. Hounsfield units). */
+export function applyModalityLut(values: GrayValues, slope: number, intercept: number): ModalityFrame {
+  const out = new Float32Array(values.length);
+  let min = Infinity;
+  let max = -Infinity;
+  if (slope === 1 && intercept === 0) {
+    for (let i = 0; i < values.length; i++) {
+      const v = values[i]!;
+      out[i] = v;
+      if (v < min) min = v;
+      if (v > max) max = v;
+    }
+  } else {
+    for (let i = 0; i < values.length; i++) {
+      const v = values[i]! * slope + intercept;
+      out[i] = v;
+      if (v < min) min = v;
+      if (v > max) max = v;
+    }
+    // Float32 rounding must not push the reported range past the stored values.
+    min = Math.fround(min);
+    max = Math.fround(max);
+  }
+  if (values.length === 0) return { values: out, min: 0, max: 0 };
+  return { values: out, min, max };
+}
+
+/** A window spanning the data, for images whose header names none. */
+export function windowFromRange(min: number, max: number): Window {
+  const width = Math.max(1, max - min);
+  return { center: min + width / 2, width };
+}
+
+/**
+ * Maps modality values through a VOI function to 0…255 (LINEAR as PS3.3 C.11.2.1.2.1; LINEAR_EXACT; SIGMOID),
+ * inverting for MONOCHROME1 so that the output always reads "higher is brighter".
+ */
+export function applyVoi(values: Float32Array, window: Window, fn: VoiFunction = 'LINEAR', invert = false): Uint8Array {
+  const out = new Uint8Array(values.length);
+  const c = window.center;
+  const w = Math.max(fn === 'LINEAR' ? 1 : Number.MIN_VALUE, window.width);
+  if (fn === 'SIGMOID') {
+    for (let i = 0; i < values.length; i++) {
+      const y = 255 / (1 + Math.exp((-4 * (values[i]! - c)) / w));
+      out[i] = invert ? 255 - Math.round(y) : Math.round(y);
+    }
+    return out;
+  }
+  let low: number;
+  let high: number;
+  let scale: number;
+  let offset: number;
+  if (fn === 'LINEAR_EXACT') {
+    low = c - w / 2;
+    high = c + w / 2;
+    scale = 255 / w;
+    offset = (w / 2 - c) * scale;
+  } else {
+    low = c - 0.5 - (w - 1) / 2;
+    high = c - 0.5 + (w - 1) / 2;
+    scale = w > 1 ? 255 / (w - 1) : 255;
+    offset = (-(c - 0.5) / (w > 1 ? w - 1 : 1) + 0.5) * 255;
+  }
+  for (let i = 0; i < values.length; i++) {
+    const x = values[i]!;
+    let y = x <= low ? 0 : x > high ? 255 : x * scale + offset + 0.5;
+    y = y < 0 ? 0 : y > 255 ? 255 : y | 0;
+    out[i] = invert ? 255 - y : y;
+  }
+  return out;
+}

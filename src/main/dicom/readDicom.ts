@@ -1,0 +1,211 @@
+import { createRequire } from 'node:module';
+import { open, readFile } from 'node:fs/promises';
+import type { DicomModules } from './dicomModules';
+import { DicomError } from './dicomErrors';
+import { pixelDataTag, readModules, transferSyntaxUidOf, type RawDataset } from './dicomTags';
+import { implicitVrLittleEndian, transferSyntaxInfo, type TransferSyntaxInfo } from './transferSyntax';
+
+interface DcmjsDict {
+  meta: RawDataset;
+  dict: RawDataset;
+}
+interface Logger {
+  setLevel(level: string): void;
+}
+interface Dcmjs {
+  data: {
+    DicomMessage: {
+      readFile(
+        buffer: ArrayBuffer,
+        options?: { untilTag?: string; includeUntilTagValue?: boolean; noCopy?: boolean; ignoreErrors?: boolean },
+      ): DcmjsDict;
+    };
+  };
+  log: Logger & { getLoggers(): Record<string, Logger> };
+}
+
+const require = createRequire(import.meta.url);
+const dcmjs = require('dcmjs') as Dcmjs;
+// dcmjs logs every recoverable oddity (unknown VRs, private tags) to the console; the app reports per file instead.
+dcmjs.log.setLevel('silent');
+for (const logger of Object.values(dcmjs.log.getLoggers())) logger.setLevel('silent');
+
+export interface ParsedDicom {
+  modules: DicomModules;
+  /** The dcmjs dataset (hex tag → element), for the pixel data and the tag mapping's readers. */
+  dataset: RawDataset;
+  transferSyntax: TransferSyntaxInfo | null;
+  /** Whether the file's pixel data element was reached (false for header-only reads and pixel-less objects). */
+  pixelDataRead: boolean;
+}
+
+const preambleLength = 128;
+
+function hasDicmPrefix(bytes: Uint8Array): boolean {
+  return (
+    bytes.length >= preambleLength + 4 &&
+    bytes[128] === 0x44 &&
+    bytes[129] === 0x49 &&
+    bytes[130] === 0x43 &&
+    bytes[131] === 0x4d
+  );
+}
+
+const vrPattern =
+  /^(AE|AS|AT|CS|DA|DS|DT|FD|FL|IS|LO|LT|OB|OD|OF|OL|OV|OW|PN|SH|SL|SQ|SS|ST|SV|TM|UC|UI|UL|UN|UR|US|UT|UV)$/;
+
+/**
+ * Legacy files written without the Part 10 preamble (common on old CDs) start directly with a group 0002 or 0008
+ * element. They get a synthetic preamble, and a file meta group naming the transfer syntax when they have none.
+ */
+function withSyntheticPreamble(bytes: Uint8Array): Uint8Array | null {
+  if (bytes.length < 8) return null;
+  const group = bytes[0]! | (bytes[1]! << 8);
+  if (group !== 0x0002 && group !== 0x0008) return null;
+  const header = new Uint8Array(preambleLength + 4);
+  header.set([0x44, 0x49, 0x43, 0x4d], preambleLength);
+  if (group === 0x0002) return concat([header, bytes]);
+  const vr = String.fromCharCode(bytes[4]!, bytes[5]!);
+  const syntax = vrPattern.test(vr) ? '1.2.840.10008.1.2.1' : implicitVrLittleEndian;
+  const uid = new TextEncoder().encode(syntax.length % 2 === 0 ? syntax : `${syntax}\0`);
+  const element = new Uint8Array(8 + uid.length);
+  const view = new DataView(element.buffer);
+  view.setUint16(0, 0x0002, true);
+  view.setUint16(2, 0x0010, true);
+  element.set([0x55, 0x49], 4); // "UI"
+  view.setUint16(6, uid.length, true);
+  element.set(uid, 8);
+  const groupLength = new Uint8Array(12);
+  const glView = new DataView(groupLength.buffer);
+  glView.setUint16(0, 0x0002, true);
+  glView.setUint16(2, 0x0000, true);
+  groupLength.set([0x55, 0x4c], 4); // "UL"
+  glView.setUint16(6, 4, true);
+  glView.setUint32(8, element.length, true);
+  return concat([header, groupLength, element, bytes]);
+}
+
+function concat(parts: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let offset = 0;
+  for (const p of parts) {
+    out.set(p, offset);
+    offset += p.length;
+  }
+  return out;
+}
+
+function describeStart(bytes: Uint8Array): string {
+  if (bytes.length === 0) return 'an empty file';
+  const head = bytes.subarray(0, 8);
+  const printable = [...head].every((b) => b === 0x09 || b === 0x0a || b === 0x0d || (b >= 0x20 && b < 0x7f));
+  if (printable) return `text starting "${new TextDecoder().decode(head).replace(/\s+/g, ' ')}"`;
+  return `bytes ${[...head].map((b) => b.toString(16).padStart(2, '0')).join(' ')}`;
+}
+
+function toArrayBuffer(bytes: Uint8Array): ArrayBuffer {
+  return bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength
+    ? (bytes.buffer as ArrayBuffer)
+    : (bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer);
+}
+
+/**
+ * Parses DICOM bytes with dcmjs into typed modules. `headerOnly` stops at the Pixel Data element (the index never
+ * reads pixels); otherwise the pixel data is kept as views of `bytes` (no copy).
+ * Throws DicomError NOT_DICOM / DICOM_TRUNCATED / DICOM_MALFORMED with what was found.
+ */
+export function parseDicom(bytes: Uint8Array, options: { headerOnly: boolean; what?: string }): ParsedDicom {
+  const what = options.what ?? 'file';
+  let input = bytes;
+  let hasPreamble = true;
+  if (!hasDicmPrefix(bytes)) {
+    const synthetic = withSyntheticPreamble(bytes);
+    if (!synthetic) {
+      throw new DicomError(
+        'NOT_DICOM',
+        `${what}: expected a DICOM Part 10 file ("DICM" at byte 128) or a raw DICOM dataset, found ${describeStart(bytes)}`,
+      );
+    }
+    input = synthetic;
+    hasPreamble = false;
+  }
+  let parsed: DcmjsDict;
+  try {
+    parsed = dcmjs.data.DicomMessage.readFile(
+      toArrayBuffer(input),
+      options.headerOnly ? { untilTag: pixelDataTag, includeUntilTagValue: false, noCopy: true } : { noCopy: true },
+    );
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    if (error instanceof RangeError || /outside the bounds|out of range|beyond|end of/i.test(message)) {
+      throw new DicomError(
+        'DICOM_TRUNCATED',
+        `${what}: expected a complete DICOM dataset, found it cut short (${message})`,
+        {
+          cause: error,
+        },
+      );
+    }
+    throw new DicomError('DICOM_MALFORMED', `${what}: expected a well-formed DICOM dataset, found: ${message}`, {
+      cause: error,
+    });
+  }
+  const transferSyntax = transferSyntaxInfo(transferSyntaxUidOf(parsed.meta));
+  const modules = readModules(parsed.meta, parsed.dict, {
+    littleEndian: transferSyntax?.littleEndian ?? true,
+    hasPreamble,
+  });
+  const pixelElement = parsed.dict[pixelDataTag];
+  return {
+    modules,
+    dataset: parsed.dict,
+    transferSyntax,
+    pixelDataRead: pixelElement !== undefined && Array.isArray(pixelElement.Value),
+  };
+}
+
+/** Sizes of the head read by `readDicomHeader` before falling back to the whole file. */
+const headChunks = [64 * 1024, 1024 * 1024];
+
+/**
+ * Reads only as much of a file as its header needs (the first 64 KiB, then 1 MiB, then all of it for very long
+ * headers such as enhanced multi-frame functional groups) and parses it up to the Pixel Data element.
+ */
+export async function readDicomHeader(path: string): Promise<{ parsed: ParsedDicom; size: number; mtimeMs: number }> {
+  const handle = await open(path, 'r');
+  try {
+    const stat = await handle.stat();
+    for (const chunk of headChunks) {
+      if (chunk >= stat.size) break;
+      const buffer = new Uint8Array(chunk);
+      const { bytesRead } = await handle.read(buffer, 0, chunk, 0);
+      let parsed: ParsedDicom;
+      try {
+        parsed = parseDicom(buffer.subarray(0, bytesRead), { headerOnly: true, what: path });
+      } catch (error) {
+        if (error instanceof DicomError && error.code === 'NOT_DICOM') throw error;
+        continue;
+      }
+      // Reaching the pixel data element proves the header was complete within the chunk.
+      if (parsed.dataset[pixelDataTag] !== undefined) return { parsed, size: stat.size, mtimeMs: stat.mtimeMs };
+    }
+    const whole = new Uint8Array(stat.size);
+    const { bytesRead } = await handle.read(whole, 0, stat.size, 0);
+    return {
+      parsed: parseDicom(whole.subarray(0, bytesRead), { headerOnly: true, what: path }),
+      size: stat.size,
+      mtimeMs: stat.mtimeMs,
+    };
+  } finally {
+    await handle.close();
+  }
+}
+
+/** Reads and parses a whole file, pixel data included (for decoding). */
+export async function readDicomFile(path: string): Promise<ParsedDicom> {
+  const bytes = await readFile(path);
+  return parseDicom(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength), {
+    headerOnly: false,
+    what: path,
+  });
+}

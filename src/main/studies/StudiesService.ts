@@ -1,0 +1,330 @@
+import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import type {
+  FramePixels,
+  FrameRequest,
+  ImportSummary,
+  InstanceSummary,
+  ModelImage,
+  ModelImageRequest,
+  RunStarted,
+  SeriesSummary,
+  StudyQuery,
+  StudyReport,
+  StudySummary,
+} from '../../shared/contract';
+import { AppError } from '../errors/AppError';
+import type { EventBus } from '../ipc/EventBus';
+import type { RunRegistry } from '../runs/RunRegistry';
+import type { Db } from '../store/openStore';
+import { DicomError } from '../dicom/dicomErrors';
+import { decodeFrameImage, frameBitmap, type FrameImage } from '../dicom/frameImage';
+import { decodeImageFile } from '../dicom/imageFiles';
+import { windowFromRange, type Window } from '../dicom/pixelTransforms';
+import { readDicomFile, type ParsedDicom } from '../dicom/readDicom';
+import { encodePng, fitSize, resize, type Bitmap } from '../dicom/renderPng';
+import { importStudies, type ImporterSettings } from './importStudies';
+import { LruCache } from './LruCache';
+import { StudyIndex, type FileOutcome, type InstanceLocation } from './StudyIndex';
+
+export interface StudiesServiceOptions {
+  /** Longest side of model images in pixels. Defaults to 512. */
+  modelImageMaxSize?: number;
+  /** Memory for decoded frames kept for the viewer. Defaults to 256 MiB. */
+  frameCacheBytes?: number;
+  /** Fully read files kept so that the frames of a multi-frame object are parsed once. Defaults to 4. */
+  parsedFileCacheEntries?: number;
+  importer?: ImporterSettings;
+}
+
+type ImageSource = { path: string } | { sopInstanceUid: string };
+
+const samplesImportedKey = 'bundledSamplesImported';
+
+function notFound(what: string, uid: string): AppError {
+  return new AppError('NOT_FOUND', `studies: expected a known ${what}, found "${uid}"`);
+}
+
+function frameCost(image: FrameImage): number {
+  return image.kind === 'gray' ? image.modality.values.byteLength : image.rgb.byteLength;
+}
+
+/**
+ * Studies: import (a cancellable run), the study index, frames for the viewer, thumbnails and the PNG images given
+ * to the model. Pixel data stays in the user's files; the index keeps their paths.
+ */
+export class StudiesService {
+  readonly index: StudyIndex;
+  readonly #runs: RunRegistry;
+  readonly #bus: EventBus;
+  readonly #modelImageMaxSize: number;
+  readonly #importer: ImporterSettings;
+  readonly #frames: LruCache<string, FrameImage>;
+  readonly #decoding = new Map<string, Promise<FrameImage>>();
+  readonly #parsed: LruCache<string, Promise<ParsedDicom>>;
+
+  constructor(deps: { db: Db; runs: RunRegistry; bus: EventBus }, options: StudiesServiceOptions = {}) {
+    this.index = new StudyIndex(deps.db);
+    this.#runs = deps.runs;
+    this.#bus = deps.bus;
+    this.#modelImageMaxSize = options.modelImageMaxSize ?? 512;
+    this.#importer = options.importer ?? {};
+    this.#frames = new LruCache(options.frameCacheBytes ?? 256 * 1024 * 1024, frameCost);
+    this.#parsed = new LruCache(options.parsedFileCacheEntries ?? 4);
+  }
+
+  list(query: StudyQuery = {}): StudySummary[] {
+    return this.index.listStudies(query);
+  }
+
+  series({ studyInstanceUid }: { studyInstanceUid: string }): SeriesSummary[] {
+    return this.index.listSeries(studyInstanceUid);
+  }
+
+  instances({ seriesInstanceUid }: { seriesInstanceUid: string }): InstanceSummary[] {
+    return this.index.listInstances(seriesInstanceUid);
+  }
+
+  report({ sopInstanceUid }: { sopInstanceUid: string }): StudyReport {
+    if (!this.index.location(sopInstanceUid)) throw notFound('SOP Instance UID', sopInstanceUid);
+    const text = this.index.reportText(sopInstanceUid);
+    if (text === null) {
+      throw new AppError(
+        'NOT_A_REPORT',
+        `studies.report: expected a structured report instance, found an image (${sopInstanceUid})`,
+      );
+    }
+    return { sopInstanceUid, text };
+  }
+
+  /** Per-file outcomes of every import (imported, already present, skipped with reason, failed with reason). */
+  fileOutcomes(): FileOutcome[] {
+    return this.index.fileOutcomes();
+  }
+
+  /** Starts an import run; progress arrives as `studies.importProgress`, then `studies.importDone` and `runs.finished`. */
+  startImport({ paths }: { paths: string[] }): RunStarted {
+    if (!Array.isArray(paths) || paths.length === 0 || paths.some((p) => typeof p !== 'string' || p === '')) {
+      throw new AppError(
+        'INVALID_INPUT',
+        `studies.import: expected one or more file or folder paths, found ${JSON.stringify(paths)}`,
+      );
+    }
+    const runId = this.#runs.start('studies.import', async ({ runId: id, signal }) => {
+      const summary = await this.importNow(paths, { signal, runId: id });
+      const { cancelled: _cancelled, ...result } = summary;
+      this.#bus.emit('studies.importDone', { runId: id, summary: result });
+    });
+    return { runId };
+  }
+
+  /** Imports directly (CLI, tests, bundled samples); the run version wraps this. */
+  async importNow(
+    paths: string[],
+    options: { signal?: AbortSignal; runId?: string } = {},
+  ): Promise<ImportSummary & { cancelled: boolean }> {
+    const runId = options.runId ?? '';
+    return importStudies(
+      this.index,
+      paths,
+      {
+        signal: options.signal,
+        onProgress: (event) => this.#bus.emit('studies.importProgress', { runId, ...event }),
+        onCommitted: (studyInstanceUids) => this.#bus.emit('studies.changed', { studyInstanceUids }),
+      },
+      this.#importer,
+    );
+  }
+
+  /** Imports the bundled sample studies once per data directory (first start), as a normal import run. */
+  importBundledSamplesOnFirstStart(directory: string): RunStarted | null {
+    if (this.index.getMeta(samplesImportedKey) !== null || !existsSync(directory)) return null;
+    this.index.setMeta(samplesImportedKey, new Date().toISOString());
+    return this.startImport({ paths: [directory] });
+  }
+
+  remove({ studyInstanceUid }: { studyInstanceUid: string }): { removed: boolean } {
+    const series = this.index.listSeries(studyInstanceUid).map((s) => s.seriesInstanceUid);
+    const sops = new Set(series.flatMap((s) => this.index.listInstances(s).map((i) => i.sopInstanceUid)));
+    const removed = this.index.removeStudy(studyInstanceUid);
+    if (removed) {
+      this.#frames.deleteWhere((key) => sops.has(key.split('#')[0]!));
+      this.#parsed.deleteWhere((key) => sops.has(key));
+      this.#bus.emit('studies.changed', { studyInstanceUids: [studyInstanceUid] });
+    }
+    return { removed };
+  }
+
+  #locate(sopInstanceUid: string): InstanceLocation {
+    const location = this.index.location(sopInstanceUid);
+    if (!location) throw notFound('SOP Instance UID', sopInstanceUid);
+    if (location.undisplayableCode) {
+      throw new DicomError(
+        location.undisplayableCode as 'NO_PIXEL_DATA',
+        `${location.path}: ${location.undisplayableReason}`,
+      );
+    }
+    if (!existsSync(location.path)) {
+      throw new AppError(
+        'FILE_MISSING',
+        `studies: expected the file of ${sopInstanceUid} at ${location.path}, found nothing there (moved or deleted since import)`,
+      );
+    }
+    return location;
+  }
+
+  #parsedFile(location: InstanceLocation): Promise<ParsedDicom> {
+    let parsed = this.#parsed.get(location.sopUid);
+    if (!parsed) {
+      parsed = readDicomFile(location.path);
+      this.#parsed.set(location.sopUid, parsed);
+      parsed.catch(() => this.#parsed.delete(location.sopUid));
+    }
+    return parsed;
+  }
+
+  async #imageFrame(location: InstanceLocation): Promise<FrameImage> {
+    const bitmap = await decodeImageFile(new Uint8Array(await readFile(location.path)), location.path);
+    if (bitmap.channels === 3) {
+      return { kind: 'rgb', rows: bitmap.height, columns: bitmap.width, pixelSpacing: null, rgb: bitmap.data };
+    }
+    const values = Float32Array.from(bitmap.data);
+    return {
+      kind: 'gray',
+      rows: bitmap.height,
+      columns: bitmap.width,
+      pixelSpacing: null,
+      modality: { values, min: 0, max: 255 },
+      invert: false,
+      fileWindows: [],
+      voiFunction: 'LINEAR',
+      defaultWindow: { center: 128, width: 256 },
+    };
+  }
+
+  /** A decoded frame (cached by bytes), for the viewer, thumbnails and model images. */
+  async frameImage(sopInstanceUid: string, frame: number): Promise<FrameImage> {
+    const location = this.#locate(sopInstanceUid);
+    if (!Number.isInteger(frame) || frame < 0 || frame >= Math.max(1, location.frames)) {
+      throw new DicomError(
+        'FRAME_OUT_OF_RANGE',
+        `studies: expected a frame index in 0…${Math.max(1, location.frames) - 1} for ${sopInstanceUid}, found ${frame}`,
+      );
+    }
+    const key = `${sopInstanceUid}#${frame}`;
+    const cached = this.#frames.get(key);
+    if (cached) return cached;
+    const inFlight = this.#decoding.get(key);
+    if (inFlight) return inFlight;
+    const decoding =
+      location.kind === 'image'
+        ? this.#imageFrame(location)
+        : this.#parsedFile(location).then((parsed) => decodeFrameImage(parsed, frame, location.path));
+    this.#decoding.set(key, decoding);
+    try {
+      const image = await decoding;
+      this.#frames.set(key, image);
+      return image;
+    } finally {
+      this.#decoding.delete(key);
+    }
+  }
+
+  async frame({ sopInstanceUid, frame }: FrameRequest): Promise<FramePixels> {
+    const image = await this.frameImage(sopInstanceUid, frame);
+    if (image.kind === 'rgb') {
+      return {
+        sopInstanceUid,
+        frame,
+        rows: image.rows,
+        columns: image.columns,
+        samplesPerPixel: 3,
+        pixels: image.rgb,
+        minValue: 0,
+        maxValue: 255,
+        defaultWindow: { center: 128, width: 256 },
+        invert: false,
+        pixelSpacing: image.pixelSpacing,
+      };
+    }
+    return {
+      sopInstanceUid,
+      frame,
+      rows: image.rows,
+      columns: image.columns,
+      samplesPerPixel: 1,
+      pixels: image.modality.values,
+      minValue: image.modality.min,
+      maxValue: image.modality.max,
+      defaultWindow: image.defaultWindow,
+      invert: image.invert,
+      pixelSpacing: image.pixelSpacing,
+    };
+  }
+
+  #render(image: FrameImage, window: Window | null, maxSize: number): ModelImage {
+    const { bitmap, window: used } = frameBitmap(image, window);
+    const size = fitSize(bitmap.width, bitmap.height, maxSize, image.pixelSpacing);
+    const encoded = encodePng(resize(bitmap, size.width, size.height));
+    return { ...encoded, window: used };
+  }
+
+  /**
+   * The PNG the model sees: the frame windowed (the file's window when `window` is null) to 8 bits, MONOCHROME1
+   * inverted, longest side capped (aspect kept), with the exact bytes' sha256 for the audit.
+   */
+  async renderModelImage(request: ModelImageRequest): Promise<ModelImage> {
+    const window = request.window;
+    if (window && !(Number.isFinite(window.center) && Number.isFinite(window.width) && window.width > 0)) {
+      throw new AppError(
+        'INVALID_INPUT',
+        `studies.modelImage: expected a window with finite center and width > 0, found ${JSON.stringify(window)}`,
+      );
+    }
+    const image = await this.frameImage(request.sopInstanceUid, request.frame);
+    return this.#render(image, window, request.maxSize ?? this.#modelImageMaxSize);
+  }
+
+  /**
+   * A plain PNG/JPEG (an image study, or any image file such as a VQA-RAD question's) as the model's PNG: decoded,
+   * size-capped, re-encoded, hashed.
+   */
+  async imageStudyPng(source: ImageSource, options: { maxSize?: number } = {}): Promise<ModelImage> {
+    const maxSize = options.maxSize ?? this.#modelImageMaxSize;
+    if ('sopInstanceUid' in source)
+      return this.renderModelImage({ sopInstanceUid: source.sopInstanceUid, frame: 0, window: null, maxSize });
+    const bytes = await readFile(source.path).catch(() => {
+      throw new AppError('FILE_MISSING', `studies: expected an image file at ${source.path}, found nothing there`);
+    });
+    const bitmap: Bitmap = await decodeImageFile(new Uint8Array(bytes), source.path);
+    const size = fitSize(bitmap.width, bitmap.height, maxSize);
+    return { ...encodePng(resize(bitmap, size.width, size.height)), window: null };
+  }
+
+  /** PNG thumbnail of the series' middle displayable image (middle frame of a multi-frame object). */
+  async thumbnail({
+    seriesInstanceUid,
+    maxSize = 128,
+  }: {
+    seriesInstanceUid: string;
+    maxSize?: number;
+  }): Promise<Uint8Array> {
+    const displayable = this.index.listInstances(seriesInstanceUid).filter((i) => !i.undisplayableReason);
+    if (displayable.length === 0) {
+      if (this.index.listInstances(seriesInstanceUid).length === 0)
+        throw notFound('Series Instance UID', seriesInstanceUid);
+      throw new DicomError(
+        'NO_PIXEL_DATA',
+        `studies.thumbnail: expected a series with images, found only objects without pixels (${seriesInstanceUid})`,
+      );
+    }
+    const middle = displayable[Math.floor((displayable.length - 1) / 2)]!;
+    const image = await this.frameImage(middle.sopInstanceUid, Math.floor((Math.max(1, middle.frames) - 1) / 2));
+    return this.#render(image, null, Math.max(16, Math.min(1024, maxSize))).png;
+  }
+
+  /** A window spanning the data of a frame (for callers that want "auto" windowing). */
+  static rangeWindow(image: FrameImage): Window | null {
+    return image.kind === 'gray' ? windowFromRange(image.modality.min, image.modality.max) : null;
+  }
+}

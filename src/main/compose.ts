@@ -1,5 +1,6 @@
 import { join } from 'node:path';
 import type { AppInfo } from '../shared/contract';
+import { AuditStore } from './audit/AuditStore';
 import { EvalService } from './eval/EvalService';
 import { EvalStore } from './eval/EvalStore';
 import { EventBus } from './ipc/EventBus';
@@ -11,6 +12,8 @@ import { createHistoryHandlers } from './ipc/handlers/historyHandlers';
 import { createKnowledgeHandlers } from './ipc/handlers/knowledgeHandlers';
 import { createReasoningHandlers } from './ipc/handlers/reasoningHandlers';
 import { createStudiesHandlers } from './ipc/handlers/studiesHandlers';
+import { ReasoningService } from './reasoning/ReasoningService';
+import { StudyImageSource } from './reasoning/StudyImageSource';
 import { RunRegistry } from './runs/RunRegistry';
 import { SettingsService } from './settings/SettingsService';
 import { StudiesService } from './studies/StudiesService';
@@ -31,6 +34,8 @@ export interface App {
   bus: EventBus;
   runs: RunRegistry;
   settings: SettingsService;
+  audit: AuditStore;
+  reasoning: ReasoningService;
   evals: EvalService;
   studies: StudiesService;
   handlers: InvokeHandlers;
@@ -47,6 +52,17 @@ export async function composeApp(config: AppConfig): Promise<App> {
   const bus = new EventBus();
   const runs = new RunRegistry(bus);
   const settings = new SettingsService(db);
+  const audit = new AuditStore(db);
+  const reasoning = new ReasoningService({
+    // Until the engine service is wired here no reasoner is loaded: reasoning.ask answers NOT_AVAILABLE.
+    reasoner: () => null,
+    passages: () => null,
+    cases: () => null,
+    images: new StudyImageSource(),
+    settings,
+    audit,
+    emit: (event) => bus.emit('reasoning.event', event),
+  });
   const studies = new StudiesService({ db, runs, bus });
 
   const evals = new EvalService({
@@ -74,8 +90,8 @@ export async function composeApp(config: AppConfig): Promise<App> {
     ...createEngineHandlers(),
     ...createKnowledgeHandlers(),
     ...createStudiesHandlers(studies),
-    ...createReasoningHandlers(),
-    ...createHistoryHandlers(),
+    ...createReasoningHandlers({ runs, service: reasoning }),
+    ...createHistoryHandlers({ audit }),
     ...createEvalHandlers(evals),
   };
 
@@ -88,6 +104,8 @@ export async function composeApp(config: AppConfig): Promise<App> {
     bus,
     runs,
     settings,
+    audit,
+    reasoning,
     evals,
     studies,
     handlers,

@@ -161,7 +161,6 @@ export class ReasoningRun {
   async execute(): Promise<ReasoningResult> {
     this.startedAt = this.#now();
     try {
-      this.#phase('preparing');
       this.#session = await this.#deps.reasoner.createSession();
       this.#checkCancelled();
       const first = this.#newAttempt(1);
@@ -223,6 +222,7 @@ export class ReasoningRun {
     const record: AttemptRecord = {
       attempt: n,
       transcript: '',
+      outputStart: -1,
       queries: [],
       answer: null,
       confidence: EMPTY_CONFIDENCE,
@@ -250,6 +250,7 @@ export class ReasoningRun {
     } finally {
       this.#batcher.flush();
       attempt.record.transcript = this.#session?.transcript ?? '';
+      if (attempt.record.outputStart < 0) attempt.record.outputStart = attempt.record.transcript.length;
     }
   }
 
@@ -268,6 +269,7 @@ export class ReasoningRun {
           : undefined,
       });
       attempt.finalSegmentMark = step.mark;
+      if (attempt.record.outputStart < 0) attempt.record.outputStart = step.mark;
       const decisive = findDecisive(step.events);
       if (decisive?.kind === 'query') {
         if (step.events.slice(decisive.index + 1).some((e) => e.type !== 'anomaly')) {
@@ -491,6 +493,7 @@ export class ReasoningRun {
     }
     this.cdir.placement = canRewind ? 'rewound' : 'appended';
     const second = this.#newAttempt(2);
+    second.record.outputStart = session.transcript.length + prefix.length;
     this.#phase('thinking');
     await this.#runAttempt(second, {
       kind: 'continue',

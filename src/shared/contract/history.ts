@@ -25,7 +25,7 @@ export interface QueryRecord {
   query: string;
   status: QueryStatus;
   hits: SearchHit[];
-  /** The passage texts exactly as given to the model (after escaping), in hit order. */
+  /** The passage texts as retrieved, in hit order (escaped when written into the transcript). */
   passages: string[];
   lexicalOnly: boolean;
   tookMs: number;
@@ -44,7 +44,10 @@ export interface ModelCallRecord {
 
 export interface AttemptRecord {
   attempt: number;
+  /** Everything the model read and wrote in this attempt (media as markers). */
   transcript: string;
+  /** Offset in `transcript` where this attempt's reasoning begins (after the prompt, or at the CDIR turn). */
+  outputStart: number;
   queries: QueryRecord[];
   answer: string | null;
   confidence: ConfidenceReport;
@@ -89,6 +92,13 @@ export interface RunRecord extends RunSummary {
   timings: { totalMs: number; modelMs: number; retrievalMs: number };
   endReason: string;
   error: ErrorPayload | null;
+  /** For a replay: whether it reproduced the original run's transcripts exactly, attempt by attempt. */
+  replayMatch: ReplayMatch | null;
+}
+
+export interface ReplayMatch {
+  identical: boolean;
+  attempts: { attempt: number; identical: boolean; firstDifference: number | null }[];
 }
 
 export interface HistoryQuery {

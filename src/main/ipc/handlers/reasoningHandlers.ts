@@ -1,12 +1,23 @@
 import { NotAvailableError } from '../../errors/NotAvailableError';
+import type { ReasoningService } from '../../reasoning/ReasoningService';
+import type { RunRegistry } from '../../runs/RunRegistry';
 import type { NamespaceHandlers } from '../handlers';
 
-/** Placeholder until the reasoning service is wired: every call fails with NOT_AVAILABLE. */
-export function createReasoningHandlers(): NamespaceHandlers<'reasoning'> {
-  const unavailable = (): never => {
-    throw new NotAvailableError('reasoning', 'the service is not built yet');
-  };
+/**
+ * `reasoning.ask` validates the request and checks a reasoner is loaded (errors come back to the caller at once),
+ * then starts the run through the RunRegistry: progress arrives as `reasoning.event`, `runs.cancel` stops it.
+ */
+export function createReasoningHandlers(deps: { runs: RunRegistry; service: ReasoningService | null }): NamespaceHandlers<'reasoning'> {
   return {
-    'reasoning.ask': unavailable,
+    'reasoning.ask': (request) => {
+      const service = deps.service;
+      if (!service) throw new NotAvailableError('reasoning', 'the reasoning service is not configured');
+      const valid = service.validate(request);
+      service.ready(valid);
+      const runId = deps.runs.start('reasoning', async (run) => {
+        await service.ask(valid, run);
+      });
+      return { runId };
+    },
   };
 }

@@ -33,10 +33,10 @@ describe.skipIf(!binary)('Electron app smoke test', () => {
       env: { ...process.env, MEDRWR_DATA_DIR: dataDir },
     });
     try {
-      const window = await app.firstWindow();
-      await expect.poll(() => window.getByTestId('network-status').textContent()).toContain('blocked');
-      expect(await window.evaluate(() => window.platform.transport)).toBe('electron-ipc');
-      expect(await window.evaluate(() => typeof (globalThis as { require?: unknown }).require)).toBe('undefined');
+      const page = await app.firstWindow();
+      await expect.poll(() => page.getByTestId('network-status').textContent()).toContain('blocked');
+      expect(await page.evaluate(() => window.platform.transport)).toBe('electron-ipc');
+      expect(await page.evaluate(() => typeof (globalThis as { require?: unknown }).require)).toBe('undefined');
     } finally {
       await app.close();
       rmSync(dataDir, { recursive: true, force: true });

@@ -26,7 +26,7 @@ describe('renderer in Debian Chromium over the loopback bridge', () => {
   });
 
   it('renders the app and completes an invoke round-trip through window.api', async () => {
-    await expect.poll(() => page.getByTestId('network-status').textContent()).toBe('network: blocked');
+    await expect.poll(async () => (await page.getByTestId('network-status').textContent())?.trim()).toBe('network: blocked');
     const info = await page.evaluate(() => window.api.app.info());
     expect(info.dataDir).toBe(running.dataDir);
     await page.screenshot({ path: join(artifactsDir, 'foundation-shell.png') });

@@ -105,7 +105,7 @@ describe('npm run ask', () => {
     const replayed = cli(app);
     // Every session of the scripted model writes the same script, so the replay reproduces the run.
     expect(await askCommand(['--replay', events[0]!.runId], replayed)).toBe(0);
-    expect(replayed.lines.at(-1)).toMatch(/^✔ replay reproduced run \S+ \(replay \S+\)\n  attempt 1: identical$/);
+    expect(replayed.lines.at(-1)).toMatch(/^✔ replay reproduced run \S+ \(replay \S+\)\n {2}attempt 1: identical$/);
   });
 
   it('explains usage errors and a missing reasoner', async () => {

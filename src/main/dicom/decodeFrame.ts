@@ -246,6 +246,9 @@ async function decodeCompressed(parsed: ParsedDicom, data: Uint8Array, what: str
   }
 }
 
+/** 16k × 16k RGB: beyond any modality's frame, so a corrupt Rows/Columns cannot make the decoder allocate gigabytes. */
+const maxSamplesPerFrame = 16384 * 16384 * 3;
+
 /** Why a parsed object cannot be displayed (null when it can be decoded), without decoding it. */
 export function undisplayableReason(parsed: ParsedDicom): { code: string; message: string } | null {
   const { modules, transferSyntax } = parsed;
@@ -289,6 +292,12 @@ export function undisplayableReason(parsed: ParsedDicom): { code: string; messag
       message: `expected 1 or 3 samples per pixel, found ${pixel.samplesPerPixel}`,
     };
   }
+  if (pixel.rows * pixel.columns * pixel.samplesPerPixel > maxSamplesPerFrame) {
+    return {
+      code: 'UNSUPPORTED_PIXEL_FORMAT',
+      message: `expected at most ${maxSamplesPerFrame} samples per frame, found ${pixel.columns}×${pixel.rows}×${pixel.samplesPerPixel}`,
+    };
+  }
   if (pixel.rows < 1 || pixel.columns < 1) {
     return {
       code: 'UNSUPPORTED_PIXEL_FORMAT',
@@ -311,6 +320,22 @@ export function undisplayableReason(parsed: ParsedDicom): { code: string; messag
  * planar or interleaved, RGB/YBR/palette, 1-bit), RLE, and the compressed syntaxes through the codec packages.
  */
 export async function decodeFrame(parsed: ParsedDicom, frame: number, what = 'image'): Promise<DecodedFrame> {
+  try {
+    return await decodeFrameUnchecked(parsed, frame, what);
+  } catch (error) {
+    if (error instanceof DicomError) throw error;
+    // Anything else (a typed-array range error on inconsistent lengths…) is still a decoding failure of this file.
+    throw new DicomError(
+      'DECODE_FAILED',
+      `${what}: expected consistent pixel data, found: ${(error as Error).message ?? String(error)}`,
+      {
+        cause: error,
+      },
+    );
+  }
+}
+
+async function decodeFrameUnchecked(parsed: ParsedDicom, frame: number, what: string): Promise<DecodedFrame> {
   const reason = undisplayableReason(parsed);
   if (reason) throw new DicomError(reason.code as 'NO_PIXEL_DATA', `${what}: ${reason.message}`);
   const pixel = parsed.modules.imagePixel!;

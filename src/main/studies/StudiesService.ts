@@ -39,10 +39,27 @@ export interface StudiesServiceOptions {
 
 type ImageSource = { path: string } | { sopInstanceUid: string };
 
+/** A model image with where it came from (what the reasoning's image source and the audit record). */
+export interface RenderedModelImage extends ModelImage {
+  studyInstanceUid: string | null;
+  sopInstanceUid: string | null;
+  frame: number;
+}
+
 const samplesImportedKey = 'bundledSamplesImported';
 
 function notFound(what: string, uid: string): AppError {
   return new AppError('NOT_FOUND', `studies: expected a known ${what}, found "${uid}"`);
+}
+
+function checkWindow(window: Window | null): Window | null {
+  if (window && !(Number.isFinite(window.center) && Number.isFinite(window.width) && window.width > 0)) {
+    throw new AppError(
+      'INVALID_INPUT',
+      `studies.modelImage: expected a window with finite center and width > 0, found ${JSON.stringify(window)}`,
+    );
+  }
+  return window;
 }
 
 function frameCost(image: FrameImage): number {
@@ -273,16 +290,35 @@ export class StudiesService {
    * The PNG the model sees: the frame windowed (the file's window when `window` is null) to 8 bits, MONOCHROME1
    * inverted, longest side capped (aspect kept), with the exact bytes' sha256 for the audit.
    */
-  async renderModelImage(request: ModelImageRequest): Promise<ModelImage> {
-    const window = request.window;
-    if (window && !(Number.isFinite(window.center) && Number.isFinite(window.width) && window.width > 0)) {
-      throw new AppError(
-        'INVALID_INPUT',
-        `studies.modelImage: expected a window with finite center and width > 0, found ${JSON.stringify(window)}`,
-      );
-    }
+  async renderModelImage(request: ModelImageRequest): Promise<RenderedModelImage> {
+    const window = checkWindow(request.window);
+    const location = this.index.location(request.sopInstanceUid);
     const image = await this.frameImage(request.sopInstanceUid, request.frame);
-    return this.#render(image, window, request.maxSize ?? this.#modelImageMaxSize);
+    return {
+      ...this.#render(image, window, request.maxSize ?? this.#modelImageMaxSize),
+      studyInstanceUid: location?.studyUid ?? null,
+      sopInstanceUid: request.sopInstanceUid,
+      frame: request.frame,
+    };
+  }
+
+  /**
+   * A DICOM file's frame as the model's PNG without importing it (headless `ask --image x.dcm`); same rendering as
+   * `renderModelImage`.
+   */
+  async renderFileImage(
+    path: string,
+    request: { frame: number; window: Window | null; maxSize?: number },
+  ): Promise<RenderedModelImage> {
+    const window = checkWindow(request.window);
+    const parsed = await readDicomFile(path);
+    const image = await decodeFrameImage(parsed, request.frame, path);
+    return {
+      ...this.#render(image, window, request.maxSize ?? this.#modelImageMaxSize),
+      studyInstanceUid: parsed.modules.study.studyInstanceUid || null,
+      sopInstanceUid: parsed.modules.instance.sopInstanceUid || null,
+      frame: request.frame,
+    };
   }
 
   /**

@@ -89,11 +89,17 @@ async function runEmscripten(
     };
   } catch (error) {
     if (error instanceof DicomError) throw error;
+    // An Emscripten abort leaves the module unusable: load a fresh instance next time.
+    loaded.delete(specifier);
     throw new DicomError('DECODE_FAILED', `${what}: expected a decodable codestream, found: ${describe(error)}`, {
       cause: error,
     });
   } finally {
-    decoder.delete();
+    try {
+      decoder.delete();
+    } catch {
+      // the module aborted; it is discarded above
+    }
   }
 }
 

@@ -209,7 +209,7 @@ describe('ReasoningRun — protocol paths with a scripted reasoner', () => {
       cases: new FakeCases([similarCase('same'), similarCase('other')]),
     });
     expect(r.cdir.caseImageSha256).not.toBe(study.sha256);
-    expect(r.similarCase!.hit.imagePath).toBe('/cases/other.png');
+    expect(r.similarCase!.bytes).toEqual(similarCase('other').bytes);
   });
 
   it('does not re-retrieve when confident, in rwr mode, or without an image', async () => {

@@ -3,6 +3,7 @@ import type { AppInfo } from '../shared/contract';
 import { AuditStore } from './audit/AuditStore';
 import { EvalService } from './eval/EvalService';
 import { EvalStore } from './eval/EvalStore';
+import { ReasoningItemRunner } from './eval/runner/ReasoningItemRunner';
 import { EventBus } from './ipc/EventBus';
 import type { InvokeHandlers } from './ipc/handlers';
 import { createAppHandlers, createRunsHandlers, createSettingsHandlers, type DialogPort } from './ipc/handlers/appHandlers';
@@ -70,8 +71,8 @@ export async function composeApp(config: AppConfig): Promise<App> {
     runs,
     bus,
     settings,
-    // Until the reasoning loop is wired here, only dry runs (scripted answers) can be evaluated.
-    modelRunner: () => null,
+    // Every item goes through the reasoning service (audited); NOT_AVAILABLE until a reasoner with vision is loaded.
+    modelRunner: () => new ReasoningItemRunner({ reasoning, audit }),
     appVersion: config.version,
   });
 

@@ -2,7 +2,9 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { AuditStore } from '../../audit/AuditStore';
 import { EventBus } from '../../ipc/EventBus';
+import { ReasoningService } from '../../reasoning/ReasoningService';
 import type { ImageSource } from '../../reasoning/ports';
 import { FakeCases, FakePassages, similarCase, studyImage } from '../../reasoning/testing/doubles';
 import { ScriptedReasoner } from '../../reasoning/testing/ScriptedReasoner';
@@ -29,7 +31,7 @@ class RecordingImages implements ImageSource {
   }
 }
 
-describe('ReasoningItemRunner drives the Med-RwR loop for the harness (scripted reasoner)', () => {
+describe('ReasoningItemRunner runs items through the reasoning service and its audit (scripted reasoner)', () => {
   let dir: string;
   let db: Db;
   let runs: RunRegistry;
@@ -57,11 +59,19 @@ describe('ReasoningItemRunner drives the Med-RwR loop for the harness (scripted 
     const passages = new FakePassages();
     const cases = new FakeCases([similarCase()]);
     const images = new RecordingImages();
-    const runner = new ReasoningItemRunner({
-      reasoner: async () => reasoner,
-      passages,
-      cases,
+    const audit = new AuditStore(db);
+    const reasoning = new ReasoningService({
+      reasoner: () => reasoner,
+      passages: () => passages,
+      cases: () => cases,
       images,
+      settings: { get: defaultSettings },
+      audit,
+      emit: () => undefined,
+    });
+    const runner = new ReasoningItemRunner({
+      reasoning,
+      audit,
       fingerprint: () => ({ embedding: null, knowledgeBase: 'kb-sha' }),
     });
     const evals = new EvalService({
@@ -90,6 +100,17 @@ describe('ReasoningItemRunner drives the Med-RwR loop for the harness (scripted 
       ['q2', 'rwr+cdir', 'no', true, true, 'yes', 1],
     ]);
     expect(results[2]!.confidence?.used).toBe(0.95);
+    // Every evaluated answer is an audit record, with the evaluation's mode and seed.
+    const stored = new EvalStore(db).results(evalId);
+    const record = audit.get(stored[2]!.auditRunId!);
+    expect(record).toMatchObject({
+      mode: 'rwr+cdir',
+      answer: 'no',
+      seed: 42,
+      question: 'Is there a mass?',
+      choices: ['yes', 'no'],
+    });
+    expect(record.attempts).toHaveLength(2);
     // Direct mode refuses the query (answered "None"), so only rwr and rwr+cdir searched the knowledge base.
     expect(passages.queries).toEqual(['mass findings', 'mass findings', 'mass findings', 'mass findings']);
     expect(cases.calls).toBe(2);

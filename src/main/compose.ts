@@ -11,6 +11,8 @@ import { createEngineHandlers } from './ipc/handlers/engineHandlers';
 import { createEvalHandlers } from './ipc/handlers/evalHandlers';
 import { createHistoryHandlers } from './ipc/handlers/historyHandlers';
 import { createKnowledgeHandlers } from './ipc/handlers/knowledgeHandlers';
+import { installBundledKnowledge } from './knowledge/bundled/installBundledKnowledge';
+import { KnowledgeService } from './knowledge/KnowledgeService';
 import { createReasoningHandlers } from './ipc/handlers/reasoningHandlers';
 import { createStudiesHandlers } from './ipc/handlers/studiesHandlers';
 import { ReasoningService } from './reasoning/ReasoningService';
@@ -27,6 +29,8 @@ export interface AppConfig {
   resourcesDir: string;
   version: string;
   dialogs: DialogPort;
+  /** Build the bundled MedQuAD knowledge base into a fresh store (a background run). Defaults to true. */
+  installBundledKnowledge?: boolean;
 }
 
 export interface App {
@@ -35,6 +39,7 @@ export interface App {
   bus: EventBus;
   runs: RunRegistry;
   settings: SettingsService;
+  knowledge: KnowledgeService;
   audit: AuditStore;
   reasoning: ReasoningService;
   evals: EvalService;
@@ -53,6 +58,8 @@ export async function composeApp(config: AppConfig): Promise<App> {
   const bus = new EventBus();
   const runs = new RunRegistry(bus);
   const settings = new SettingsService(db);
+  // No embedding model until the engine is wired: lexical-only retrieval, stated in every search response.
+  const knowledge = new KnowledgeService(db, { embedder: null });
   const audit = new AuditStore(db);
   const reasoning = new ReasoningService({
     // Until the engine service is wired here no reasoner is loaded: reasoning.ask answers NOT_AVAILABLE.
@@ -89,7 +96,7 @@ export async function composeApp(config: AppConfig): Promise<App> {
     ...createRunsHandlers(runs),
     ...createSettingsHandlers(settings),
     ...createEngineHandlers(),
-    ...createKnowledgeHandlers(),
+    ...createKnowledgeHandlers({ knowledge, runs, bus, retrievalDefaults: () => settings.get().retrieval }),
     ...createStudiesHandlers(studies),
     ...createReasoningHandlers({ runs, service: reasoning }),
     ...createHistoryHandlers({ audit }),
@@ -99,12 +106,32 @@ export async function composeApp(config: AppConfig): Promise<App> {
   // First start of a data directory: the bundled MIT-licensed sample studies, so the study list is never empty.
   studies.importBundledSamplesOnFirstStart(join(config.resourcesDir, 'sample-studies'));
 
+  if (config.installBundledKnowledge ?? true) {
+    runs.start('knowledge.bundled', async ({ runId, signal }) => {
+      await installBundledKnowledge(knowledge, config.resourcesDir, {
+        signal,
+        onProgress: (r, filesDone, filesTotal) =>
+          bus.emit('knowledge.ingestProgress', {
+            runId,
+            file: r.file,
+            filesDone,
+            filesTotal,
+            passagesAdded: r.passagesAdded,
+            status: r.status,
+            reason: r.reason,
+            error: r.error,
+          }),
+      });
+    });
+  }
+
   return {
     config,
     db,
     bus,
     runs,
     settings,
+    knowledge,
     audit,
     reasoning,
     evals,

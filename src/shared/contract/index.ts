@@ -19,8 +19,10 @@ import type {
 } from './evaluation';
 import type { ExportedReport, HistoryQuery, RunRecord, RunSummary } from './history';
 import type {
+  CaseQueryImage,
   CaseSearchHit,
   CasesIngestRequest,
+  EmbedProgressEvent,
   IngestProgressEvent,
   IngestRequest,
   KnowledgeStats,
@@ -81,9 +83,11 @@ export interface InvokeContract {
   'knowledge.passage': Invoke<{ passageId: number }, Passage>;
   'knowledge.stats': Invoke<void, KnowledgeStats>;
   'knowledge.ingest': Invoke<IngestRequest, RunStarted>;
+  /** Embeds the passages that have no vector from the configured embedding model yet (progress: embedProgress). */
+  'knowledge.embed': Invoke<void, RunStarted>;
   'knowledge.removeSource': Invoke<{ sourceId: number }, KnowledgeStats>;
   'knowledge.casesIngest': Invoke<CasesIngestRequest, RunStarted>;
-  'knowledge.casesSearch': Invoke<{ image: { kind: 'file'; path: string } | { kind: 'instance'; sopInstanceUid: string; frame: number }; k?: number }, CaseSearchHit[]>;
+  'knowledge.casesSearch': Invoke<{ image: CaseQueryImage; k?: number }, CaseSearchHit[]>;
   /** PNG bytes of a case image (thumbnail size). */
   'knowledge.caseImage': Invoke<{ imageId: number; maxSize?: number }, Uint8Array>;
 
@@ -124,6 +128,7 @@ export interface EventContract {
   'runs.finished': { runId: RunId; kind: string; outcome: RunOutcome };
   'engine.status': EngineStatus;
   'knowledge.ingestProgress': IngestProgressEvent;
+  'knowledge.embedProgress': EmbedProgressEvent;
   'studies.importProgress': ImportProgressEvent;
   'studies.importDone': { runId: RunId; summary: ImportSummary };
   'studies.changed': { studyInstanceUids: string[] };

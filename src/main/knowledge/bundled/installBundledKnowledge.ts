@@ -1,0 +1,63 @@
+import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { readdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { throwIfAborted } from '../../errors/AppError';
+import type { IngestFileReport, KnowledgeService } from '../KnowledgeService';
+
+const installedKey = 'bundled.installed';
+
+export interface BundledInstallOptions {
+  signal?: AbortSignal;
+  onProgress?: (report: IngestFileReport, filesDone: number, filesTotal: number) => void;
+}
+
+/** The bundled knowledge files shipped in `<resources>/knowledge/medquad/` (gzipped JSONL, see buildMedquadBundle). */
+export async function bundledKnowledgeFiles(resourcesDir: string): Promise<string[]> {
+  const dir = join(resourcesDir, 'knowledge', 'medquad');
+  if (!existsSync(dir)) return [];
+  return (await readdir(dir))
+    .filter((f) => f.endsWith('.jsonl.gz'))
+    .sort()
+    .map((f) => join(dir, f));
+}
+
+/**
+ * Builds the bundled MedQuAD knowledge base into the store on first start (lexical only: about a second or two),
+ * file by file, each in its own transaction, so an interrupted first start resumes on the next. A bundled file the
+ * user has since removed is remembered and not installed again; a new bundled file (app update) is added.
+ */
+export async function installBundledKnowledge(
+  knowledge: KnowledgeService,
+  resourcesDir: string,
+  options: BundledInstallOptions = {},
+): Promise<{ installed: number; files: number }> {
+  const files = await bundledKnowledgeFiles(resourcesDir);
+  const done = new Set<string>(JSON.parse(knowledge.meta(installedKey) ?? '[]') as string[]);
+  const pending: string[] = [];
+  for (const file of files) {
+    const sha256 = createHash('sha256')
+      .update(await readFile(file))
+      .digest('hex');
+    if (!done.has(sha256)) pending.push(file);
+  }
+  let installed = 0;
+  let filesDone = 0;
+  for (const file of pending) {
+    throwIfAborted(options.signal, 'installing the bundled knowledge base');
+    const {
+      files: [report],
+    } = await knowledge.ingest([file], { signal: options.signal, origin: 'bundled' });
+    filesDone++;
+    if (!report) continue;
+    options.onProgress?.(report, filesDone, pending.length);
+    if (report.status === 'failed') continue;
+    const sha256 = createHash('sha256')
+      .update(await readFile(file))
+      .digest('hex');
+    done.add(sha256);
+    knowledge.setMeta(installedKey, JSON.stringify([...done].sort()));
+    if (report.status === 'ingested') installed++;
+  }
+  return { installed, files: files.length };
+}

@@ -1,0 +1,205 @@
+import type { Db } from '../../store/openStore';
+import { codeBytes, HammingIndex, signBits } from './hammingWasm';
+
+/** What identifies an embedding model's vector space: vectors of two identities are never compared. */
+export interface EmbeddingModelRef {
+  name: string;
+  sha256: string;
+  dims: number;
+}
+
+export interface VectorMatch {
+  passageId: number;
+  /** Cosine similarity (vectors are stored unit-length). */
+  similarity: number;
+}
+
+export interface StoredModel extends EmbeddingModelRef {
+  id: number;
+}
+
+/** L2-normalises in place (a zero vector stays zero) and returns it. */
+export function normalize(vector: Float32Array): Float32Array {
+  let norm = 0;
+  for (let i = 0; i < vector.length; i++) norm += vector[i]! * vector[i]!;
+  norm = Math.sqrt(norm);
+  if (norm > 0) for (let i = 0; i < vector.length; i++) vector[i]! /= norm;
+  return vector;
+}
+
+function toFloat32(blob: Buffer): Float32Array {
+  if (blob.byteOffset % 4 === 0) return new Float32Array(blob.buffer, blob.byteOffset, blob.byteLength / 4);
+  return new Float32Array(blob.buffer.slice(blob.byteOffset, blob.byteOffset + blob.byteLength));
+}
+
+function blob(vector: Float32Array): Buffer {
+  return Buffer.from(vector.buffer, vector.byteOffset, vector.byteLength);
+}
+
+/**
+ * The vectors of one embedding model: a sqlite-vec `vec0` table (float32, cosine) for exact KNN and the canonical
+ * vectors, and a table of 1-bit sign codes that feeds an in-memory Hamming prefilter (see `searchBinary`).
+ * Each model identity (name + sha256 + dims) gets its own tables, so a changed model starts from zero vectors
+ * instead of being compared against another model's space.
+ */
+export class VectorStore {
+  readonly #db: Db;
+  readonly #vecTable: string;
+  readonly #bitsTable: string;
+  readonly #insertVector;
+  readonly #insertBits;
+  readonly #getVector;
+  readonly #knn;
+  readonly #count;
+  #binary: { index: HammingIndex; ids: Int32Array } | null = null;
+  #countCache: number | null = null;
+
+  private constructor(
+    db: Db,
+    readonly model: StoredModel,
+  ) {
+    this.#db = db;
+    this.#vecTable = `kb_vec_${model.id}`;
+    this.#bitsTable = `kb_vecbits_${model.id}`;
+    db.exec(
+      `CREATE VIRTUAL TABLE IF NOT EXISTS ${this.#vecTable} USING vec0 (embedding float[${model.dims}] distance_metric=cosine)`,
+    );
+    db.exec(`CREATE TABLE IF NOT EXISTS ${this.#bitsTable} (passage_id INTEGER PRIMARY KEY, bits BLOB NOT NULL)`);
+    this.#insertVector = db.prepare(`INSERT OR REPLACE INTO ${this.#vecTable} (rowid, embedding) VALUES (?, ?)`);
+    this.#insertBits = db.prepare(`INSERT OR REPLACE INTO ${this.#bitsTable} (passage_id, bits) VALUES (?, ?)`);
+    this.#getVector = db.prepare<[bigint], { embedding: Buffer }>(
+      `SELECT embedding FROM ${this.#vecTable} WHERE rowid = ?`,
+    );
+    this.#knn = db.prepare<[Buffer, number], { rowid: number; distance: number }>(
+      `SELECT rowid, distance FROM ${this.#vecTable} WHERE embedding MATCH ? AND k = ? ORDER BY distance`,
+    );
+    this.#count = db.prepare<[], { n: number }>(`SELECT COUNT(*) AS n FROM ${this.#bitsTable}`);
+  }
+
+  /** Opens (creating on first use) the vector tables of a model identity. */
+  static open(db: Db, model: EmbeddingModelRef): VectorStore {
+    if (!Number.isInteger(model.dims) || model.dims < 1 || model.dims > 8192) {
+      throw new RangeError(`embedding dimensions: expected an integer in 1..8192, found ${model.dims}`);
+    }
+    db.prepare(
+      'INSERT INTO kb_embedding_models (name, sha256, dims, created_at) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING',
+    ).run(model.name, model.sha256, model.dims, new Date().toISOString());
+    const row = db
+      .prepare<[string, string, number], { id: number }>(
+        'SELECT id FROM kb_embedding_models WHERE name = ? AND sha256 = ? AND dims = ?',
+      )
+      .get(model.name, model.sha256, model.dims)!;
+    return new VectorStore(db, { ...model, id: row.id });
+  }
+
+  static models(db: Db): StoredModel[] {
+    return db.prepare<[], StoredModel>('SELECT id, name, sha256, dims FROM kb_embedding_models ORDER BY id').all();
+  }
+
+  /** Deletes the vectors (of every model) of the passages of a source; call before deleting the passages. */
+  static deleteSourceVectors(db: Db, sourceId: number): void {
+    for (const model of VectorStore.models(db)) {
+      for (const table of [`kb_vec_${model.id}`, `kb_vecbits_${model.id}`]) {
+        const key = table.startsWith('kb_vec_') ? 'rowid' : 'passage_id';
+        db.prepare(`DELETE FROM ${table} WHERE ${key} IN (SELECT id FROM kb_passages WHERE source_id = ?)`).run(
+          sourceId,
+        );
+      }
+    }
+  }
+
+  get dims(): number {
+    return this.model.dims;
+  }
+
+  /** Stores unit-length copies of the vectors; runs inside the caller's transaction. */
+  insert(passageIds: readonly number[], vectors: readonly Float32Array[]): void {
+    const bits = new Uint8Array(codeBytes(this.dims));
+    passageIds.forEach((id, i) => {
+      const vector = vectors[i];
+      if (!vector || vector.length !== this.dims) {
+        throw new RangeError(
+          `embedding of passage ${id}: expected ${this.dims} dimensions, found ${vector?.length ?? 'none'}`,
+        );
+      }
+      const unit = normalize(Float32Array.from(vector));
+      this.#insertVector.run(BigInt(id), blob(unit));
+      this.#insertBits.run(id, Buffer.from(signBits(unit, bits)));
+    });
+    this.invalidate();
+  }
+
+  /** Vectors stored for this model (cached until the next insert or invalidate). */
+  count(): number {
+    this.#countCache ??= this.#count.get()!.n;
+    return this.#countCache;
+  }
+
+  /** Passages that have no vector of this model yet, in id order. */
+  missingPassageIds(limit: number, afterId = 0): number[] {
+    return this.#db
+      .prepare<[number, number], { id: number }>(
+        `SELECT id FROM kb_passages WHERE id > ? AND id NOT IN (SELECT passage_id FROM ${this.#bitsTable}) ORDER BY id LIMIT ?`,
+      )
+      .all(afterId, limit)
+      .map((r) => r.id);
+  }
+
+  /** Exact KNN by sqlite-vec (a full scan of the float32 vectors in C). */
+  searchExact(query: Float32Array, k: number): VectorMatch[] {
+    const unit = normalize(Float32Array.from(query));
+    return this.#knn.all(blob(unit), k).map((r) => ({ passageId: Number(r.rowid), similarity: 1 - r.distance }));
+  }
+
+  /**
+   * 1-bit prefilter + exact rescoring: the Hamming distance of sign codes (in memory, WebAssembly) picks
+   * `candidates` passages, whose float32 vectors are then scored exactly. Defaults to max(40·k, 400) candidates.
+   */
+  searchBinary(query: Float32Array, k: number, candidates = Math.max(40 * k, 400)): VectorMatch[] {
+    const unit = normalize(Float32Array.from(query));
+    const binary = this.#loadBinary();
+    const picked = binary.index.nearest(signBits(unit), candidates);
+    const scored: VectorMatch[] = [];
+    for (const slot of picked) {
+      const passageId = binary.ids[slot]!;
+      const row = this.#getVector.get(BigInt(passageId));
+      if (!row) continue;
+      const vector = toFloat32(row.embedding);
+      let dot = 0;
+      for (let d = 0; d < vector.length; d++) dot += vector[d]! * unit[d]!;
+      scored.push({ passageId, similarity: dot });
+    }
+    return scored.sort((a, b) => b.similarity - a.similarity || a.passageId - b.passageId).slice(0, k);
+  }
+
+  /** Drops the in-memory prefilter (after vectors were deleted elsewhere); it is rebuilt on the next search. */
+  invalidate(): void {
+    this.#binary = null;
+    this.#countCache = null;
+  }
+
+  #loadBinary(): { index: HammingIndex; ids: Int32Array } {
+    if (this.#binary) return this.#binary;
+    const index = new HammingIndex(this.dims);
+    const n = this.count();
+    const ids = new Int32Array(n);
+    const batch = 8192;
+    const codes = new Uint8Array(batch * index.bytesPerCode);
+    let inBatch = 0;
+    let i = 0;
+    for (const row of this.#db
+      .prepare<[], { passage_id: number; bits: Buffer }>(`SELECT passage_id, bits FROM ${this.#bitsTable}`)
+      .iterate()) {
+      if (i >= n) break;
+      ids[i++] = row.passage_id;
+      codes.set(row.bits, inBatch * index.bytesPerCode);
+      if (++inBatch === batch) {
+        index.append(codes);
+        inBatch = 0;
+      }
+    }
+    if (inBatch > 0) index.append(codes.subarray(0, inBatch * index.bytesPerCode));
+    this.#binary = { index, ids: ids.subarray(0, i) };
+    return this.#binary;
+  }
+}

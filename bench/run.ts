@@ -12,6 +12,7 @@ const suites: Record<string, () => Promise<BenchSuite>> = {
   dicom: async () => (await import('./suites/dicom')).dicomSuite,
   reasoning: async () => (await import('./suites/reasoning')).reasoningSuite,
   ui: async () => (await import('./suites/ui')).uiSuite,
+  eval: async () => (await import('./suites/eval')).evalSuite,
 };
 
 function formatTable(table: BenchTable): string {

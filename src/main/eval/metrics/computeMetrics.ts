@@ -55,7 +55,9 @@ function modeMetricsOf(mode: ReasoningMode, rows: Scored[], binCount: number): M
   const types = new Map<string, Scored[]>();
   for (const row of rows) {
     const key = row.item.questionType ?? '—';
-    types.set(key, [...(types.get(key) ?? []), row]);
+    const typed = types.get(key);
+    if (typed) typed.push(row);
+    else types.set(key, [row]);
   }
   const recalls = open.map((r) => (r.result.status === 'ok' ? (r.result.recall ?? 0) : 0));
 

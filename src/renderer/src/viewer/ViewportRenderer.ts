@@ -109,8 +109,8 @@ export class ViewportRenderer {
     const ratio = window.devicePixelRatio || 1;
     const m = imageMatrix(this.#view, geometry);
     ctx.setTransform(m.a * ratio, 0, 0, m.d * ratio, m.e * ratio, m.f * ratio);
-    // Magnified pixels stay crisp (as in diagnostic viewers); minified images are smoothed to avoid aliasing.
-    ctx.imageSmoothingEnabled = Math.abs(m.a) * ratio < 2;
+    // Bilinear interpolation, as OHIF and Weasis display by default.
+    ctx.imageSmoothingEnabled = true;
     ctx.imageSmoothingQuality = 'high';
     ctx.drawImage(this.#image, 0, 0);
     this.lastDrawMs = performance.now() - started;

@@ -462,5 +462,6 @@ export function toItemResult(item: EvalItem, r: StoredResult): EvalItemResult {
     rounds: r.rounds,
     latencyMs: r.latencyMs,
     error: r.error,
+    auditRunId: r.auditRunId,
   };
 }

@@ -238,6 +238,8 @@ export interface EvalItemResult {
   rounds: number;
   latencyMs: number | null;
   error: ErrorPayload | null;
+  /** The reasoning run's audit record (open it with `history.get`); null for dry runs and failed results. */
+  auditRunId: string | null;
 }
 
 export interface EvalDetail {

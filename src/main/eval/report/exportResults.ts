@@ -23,6 +23,7 @@ export const csvColumns = [
   'latency_ms',
   'error_code',
   'error_message',
+  'audit_run_id',
 ] as const;
 
 /** RFC 4180: quote when needed, double the quotes; a leading =+-@ is prefixed with ' so spreadsheets do not run it. */
@@ -59,6 +60,7 @@ export function resultsCsv(results: readonly EvalItemResult[]): string {
       r.latencyMs === null ? null : Math.round(r.latencyMs * 10) / 10,
       r.error?.code ?? null,
       r.error?.message ?? null,
+      r.auditRunId,
     ]
       .map(csvCell)
       .join(','),

@@ -101,8 +101,7 @@ describe('ReasoningItemRunner runs items through the reasoning service and its a
     ]);
     expect(results[2]!.confidence?.used).toBe(0.95);
     // Every evaluated answer is an audit record, with the evaluation's mode and seed.
-    const stored = new EvalStore(db).results(evalId);
-    const record = audit.get(stored[2]!.auditRunId!);
+    const record = audit.get(results[2]!.auditRunId!);
     expect(record).toMatchObject({
       mode: 'rwr+cdir',
       answer: 'no',

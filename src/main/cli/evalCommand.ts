@@ -18,7 +18,8 @@ export const evalUsage = `usage:
   npm run eval -- resume <evalId> [--out <dir>]
   npm run eval -- list
   npm run eval -- report <evalId> [--out <dir>]
-  npm run eval -- retrieval (--liveqa <dir> | --beir <dir>) [--k 10] [--out <file.json>]
+  npm run eval -- retrieval (--liveqa <dir> | --beir <dir>) [--k 10] [--mode lexical|vector|hybrid]
+                            [--queries summary|paraphrase|original] [--split test] [--out <file.json>]
 
   run      freezes the selected items, runs every item in every mode, writes report.html, results.csv and
            results.jsonl to --out (default: <data dir>/eval-reports/<evalId>); Ctrl-C cancels, resume continues.
@@ -47,8 +48,7 @@ export const evalCommand: CliCommand = async (argv, context) => {
       case 'report':
         return await reportCommand(rest, context);
       case 'retrieval':
-        context.err('eval retrieval: not built yet (waits for the knowledge ranking metrics)');
-        return 2;
+        return await (await import('./evalRetrievalCommand')).evalRetrievalCommand(rest, context);
       default:
         context.err(evalUsage);
         return 2;

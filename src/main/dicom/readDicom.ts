@@ -201,11 +201,53 @@ export async function readDicomHeader(path: string): Promise<{ parsed: ParsedDic
   }
 }
 
+/**
+ * Native pixel data is almost always the file's last element. When the header parse stopped at Pixel Data and the
+ * element header sits exactly where a value of the expected length would start, the value is taken from the tail
+ * without a second dcmjs pass over the dataset; anything else (trailing elements, odd lengths) returns null.
+ */
+function nativePixelDataFromTail(bytes: Uint8Array, head: ParsedDicom): ParsedDicom | null {
+  const syntax = head.transferSyntax;
+  const pixel = head.modules.imagePixel;
+  if (
+    !syntax ||
+    syntax.encapsulated ||
+    syntax.uid === '1.2.840.10008.1.2.1.99' ||
+    !pixel ||
+    !head.modules.fileMeta.hasPreamble
+  ) {
+    return null;
+  }
+  if (head.dataset[pixelDataTag] === undefined) return null;
+  const samples = pixel.rows * pixel.columns * pixel.samplesPerPixel * pixel.numberOfFrames;
+  const length = Math.ceil((samples * pixel.bitsAllocated) / 8);
+  const padded = length + (length % 2);
+  const explicit = syntax.uid !== implicitVrLittleEndian;
+  const start = bytes.byteLength - padded;
+  const headerStart = start - (explicit ? 12 : 8);
+  if (headerStart < 0) return null;
+  const view = new DataView(bytes.buffer, bytes.byteOffset + headerStart, explicit ? 12 : 8);
+  const le = syntax.littleEndian;
+  if (view.getUint16(0, le) !== 0x7fe0 || view.getUint16(2, le) !== 0x0010) return null;
+  let vr = pixel.bitsAllocated > 8 ? 'OW' : 'OB';
+  if (explicit) {
+    vr = String.fromCharCode(view.getUint8(4), view.getUint8(5));
+    if ((vr !== 'OW' && vr !== 'OB') || view.getUint32(8, le) !== padded) return null;
+  } else if (view.getUint32(4, true) !== padded) {
+    return null;
+  }
+  head.dataset[pixelDataTag] = { vr, Value: [bytes.subarray(start, start + length)] };
+  return { ...head, pixelDataRead: true };
+}
+
 /** Reads and parses a whole file, pixel data included (for decoding). */
 export async function readDicomFile(path: string): Promise<ParsedDicom> {
-  const bytes = await readFile(path);
-  return parseDicom(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength), {
-    headerOnly: false,
-    what: path,
-  });
+  const buffer = await readFile(path);
+  return parseDicomBytes(new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength), path);
+}
+
+/** Parses file bytes for decoding: the header with dcmjs, native pixel data from the file's tail when it is there. */
+export function parseDicomBytes(bytes: Uint8Array, what = 'file'): ParsedDicom {
+  const head = parseDicom(bytes, { headerOnly: true, what });
+  return nativePixelDataFromTail(bytes, head) ?? parseDicom(bytes, { headerOnly: false, what });
 }

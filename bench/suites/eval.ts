@@ -3,6 +3,9 @@ import { join } from 'node:path';
 import { loadDataset } from '../../src/main/eval/datasets/loadDataset';
 import { EvalService } from '../../src/main/eval/EvalService';
 import { EvalStore } from '../../src/main/eval/EvalStore';
+import { loadLiveQaMed } from '../../src/main/eval/retrieval/judgedSets';
+import { KnowledgeBenchmarkRetriever } from '../../src/main/eval/retrieval/KnowledgeBenchmarkRetriever';
+import { runRetrievalBenchmark } from '../../src/main/eval/retrieval/retrievalBenchmark';
 import { EventBus } from '../../src/main/ipc/EventBus';
 import { RunRegistry } from '../../src/main/runs/RunRegistry';
 import { defaultSettings } from '../../src/main/settings/defaultSettings';
@@ -100,6 +103,48 @@ export const evalSuite: BenchSuite = async ({ workDir, sharedDir, quick, log }) 
   } finally {
     db.close();
     rmSync(dir, { recursive: true, force: true });
+  }
+
+  const set = await loadLiveQaMed(join(sharedDir, 'data/retrieval/medquad_liveqa_judged'));
+  const queries = quick ? set.queries.slice(0, 30) : set.queries;
+  const retriever = new KnowledgeBenchmarkRetriever({ mode: 'lexical' });
+  try {
+    const r = await runRetrievalBenchmark({ ...set, queries }, retriever);
+    tables.push({
+      title: `Retrieval benchmark: ${set.name}, ${queries.length} queries, ${set.documents.length} judged answers`,
+      columns: [
+        'retriever',
+        'nDCG@10',
+        'R@1',
+        'R@5',
+        'R@10',
+        'R@20',
+        'MRR@10',
+        'index ms',
+        'query median ms',
+        'query p90 ms',
+      ],
+      rows: [
+        [
+          'lexical (FTS5 bm25)',
+          r.ndcg,
+          r.recall.find((x) => x.k === 1)!.value,
+          r.recall.find((x) => x.k === 5)!.value,
+          r.recall.find((x) => x.k === 10)!.value,
+          r.recall.find((x) => x.k === 20)!.value,
+          r.mrr,
+          r.indexMs,
+          r.queryLatency.medianMs ?? 0,
+          r.queryLatency.p90Ms ?? 0,
+        ],
+      ],
+      notes: [
+        `nDCG over ${r.ndcgQueries} queries with any positive judgment; recall and MRR over ${r.queries} queries with an Incomplete or Excellent answer.`,
+        'Vector and hybrid rows need an embedding model (none small enough is available here); the corpus is the judged pool only.',
+      ],
+    });
+  } finally {
+    retriever.dispose();
   }
   return tables;
 };

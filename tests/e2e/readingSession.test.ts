@@ -6,11 +6,22 @@
  */
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { AskRequest, CaseSearchHit, ConfidenceReport, SearchResponse } from '../../src/shared/contract';
+import { scriptReasoning, type ScriptItem } from './support/scriptedReasoning';
 import { canvasCentreMean, importByPath, openUi, sharedDir, viewportState, type UiSession } from './support/ui';
 
 const ctSeries = sharedDir ? join(sharedDir, 'data/dicom/dicom_numpy_ct_series') : null;
+const imageCases = sharedDir ? join(sharedDir, 'data/image-cases/medpix2_test_split') : null;
 
-describe.skipIf(!ctSeries)('reading session (needs ../shared/data/dicom)', () => {
+const confidence = (value: number): ConfidenceReport => ({
+  firstToken: value,
+  optionMass: null,
+  sampled: 1,
+  used: value,
+  source: 'first-token',
+});
+
+describe.skipIf(!ctSeries || !imageCases)('reading session (needs ../shared/data)', () => {
   let ui: UiSession;
 
   beforeAll(async () => {
@@ -138,6 +149,135 @@ describe.skipIf(!ctSeries)('reading session (needs ../shared/data/dicom)', () =>
     await page.getByTestId('settings-privacy-tab').click();
     expect(await page.getByTestId('data-dir').textContent()).toBe(ui.running.dataDir);
     await ui.screenshot('08-settings-privacy');
+  });
+
+  it('ingests the image-case corpus for CDIR from Settings → Knowledge, with progress', async () => {
+    const { page } = ui;
+    await page.getByTestId('settings-knowledge-tab').click();
+    await page.getByTestId('cases-folder').fill(imageCases!);
+    await page.getByTestId('cases-start').click();
+    await page.getByTestId('ingest-status').waitFor();
+    await expect.poll(() => page.getByTestId('ingest-status').textContent(), { timeout: 120_000, interval: 500 }).toContain('Done.');
+    await expect.poll(() => page.getByTestId('knowledge-stats').textContent()).toMatch(/69 cases · 200 images/);
+  });
+
+  it('configures the reasoning model in Settings → Models', async () => {
+    const { page } = ui;
+    await page.getByTestId('settings-models-tab').click();
+    await page.getByTestId('model-path-reasoner').fill('/models/scripted-reasoner.gguf');
+    await page.getByTestId('save-models').click();
+    await expect.poll(() => ui.running.app.settings.get().models.reasoner).toBe('/models/scripted-reasoner.gguf');
+  });
+
+  // Until a reasoner can be loaded in this checkout, the model's side of the run is scripted (support/scriptedReasoning);
+  // the hits and the similar case come from the real knowledge services, the events travel the real bus and bridge.
+  it('streams a run at 200 tokens/s: thinking, a query chip, hit cards, the CDIR banner, the final answer', async () => {
+    const { page, running } = ui;
+    const handlers = running.app.handlers;
+    const restore = scriptReasoning(running, async (request: AskRequest): Promise<ScriptItem[]> => {
+      const query = 'lymphoma lymph node enlargement on CT';
+      const search = (await handlers['knowledge.search']({ query, k: 3 })) as SearchResponse;
+      // The case search by the study's own image, or (where this checkout cannot search by instance yet) by a case image.
+      const image = request.image?.kind === 'instance' ? request.image : null;
+      const byFile = { kind: 'file' as const, path: join(imageCases!, 'images/MPX1063_synpic22165.png') };
+      const cases = (await Promise.resolve(
+        handlers['knowledge.casesSearch']({ image: image ? { kind: 'instance', sopInstanceUid: image.sopInstanceUid, frame: image.frame } : byFile, k: 2 }),
+      ).catch(() => handlers['knowledge.casesSearch']({ image: byFile, k: 2 }))) as CaseSearchHit[];
+      const similar = cases[cases.length - 1]!;
+      return [
+        { event: { type: 'phase', phase: 'thinking', attempt: 1 } },
+        { stream: 'think', text: 'The axial CT shows the upper abdomen at the level of the kidneys. '.repeat(30) + 'I should check what enlarged nodes mean. ' },
+        { stream: 'query', text: query },
+        { event: { type: 'query', round: 1, query, attempt: 1 } },
+        { event: { type: 'phase', phase: 'retrieving', attempt: 1 } },
+        { event: { type: 'hits', round: 1, query, hits: search.hits, lexicalOnly: search.lexicalOnly, attempt: 1 } },
+        { event: { type: 'phase', phase: 'thinking', attempt: 1 } },
+        { stream: 'think', text: 'The retrieved passages describe lymphoma as painless nodal enlargement. '.repeat(20) },
+        { event: { type: 'phase', phase: 'answering', attempt: 1 } },
+        { stream: 'answer', text: 'yes' },
+        { event: { type: 'answer', answer: 'yes', confidence: confidence(0.42), attempt: 1, kept: false } },
+        {
+          event: {
+            type: 'cdir',
+            confidence: 0.42,
+            threshold: 0.9,
+            triggered: true,
+            similarCase: { ...similar, thumbnailRef: `case-image:${similar.imageId}` },
+            reason: `confidence 0.420 < threshold 0.9: re-reasoning with similar case "${similar.title}"`,
+          },
+        },
+        { event: { type: 'phase', phase: 'thinking', attempt: 2 } },
+        { stream: 'think', text: 'The similar case shows comparable findings. '.repeat(6), attempt: 2 },
+        { stream: 'answer', text: 'yes', attempt: 2 },
+        { event: { type: 'answer', answer: 'yes', confidence: confidence(0.93), attempt: 2, kept: true } },
+        {
+          event: {
+            type: 'done',
+            result: {
+              runId: '',
+              answer: 'yes',
+              confidence: confidence(0.93),
+              mode: 'rwr+cdir',
+              rounds: 1,
+              cdirTriggered: true,
+              keptAttempt: 2,
+              attempts: 2,
+              endReason: 'answered',
+              timings: { totalMs: 2000, modelMs: 1800, retrievalMs: 40 },
+            },
+          },
+        },
+      ];
+    });
+    try {
+      await page.getByTestId('tab-reading').click();
+      await page.getByRole('tab', { name: 'Ask the model' }).click();
+      await page.getByTestId('question').fill('Are there enlarged lymph nodes?');
+      await page.getByTestId('choices').fill('yes, no');
+      await page.getByTestId('mode-rwr+cdir').click();
+      await page.keyboard.press('Control+Enter');
+      await page.getByTestId('run-details').waitFor();
+      // Mid-stream: the transcript grows, the stop button is offered, no answer yet.
+      await expect.poll(async () => ((await page.getByTestId('transcript').textContent()) ?? '').length).toBeGreaterThan(200);
+      expect(await page.getByTestId('run-details').getAttribute('data-status')).toBe('running');
+      expect(await page.getByTestId('stop').isVisible()).toBe(true);
+      await ui.screenshot('09-reasoning-streaming');
+
+      await page.getByTestId('query-chip').first().waitFor();
+      expect(await page.getByTestId('query-chip').first().textContent()).toContain('lymphoma lymph node enlargement');
+      await expect.poll(() => page.getByTestId('hit-card').count()).toBeGreaterThan(0);
+      await page.getByTestId('cdir-banner').waitFor({ timeout: 30_000 });
+      expect(await page.getByTestId('cdir-banner').textContent()).toContain('0.420');
+      await page.getByTestId('cdir-case').locator('img').waitFor();
+      await expect.poll(() => page.getByTestId('run-details').getAttribute('data-status'), { timeout: 30_000 }).toBe('completed');
+      expect(await page.getByTestId('final-answer').textContent()).toContain('yes');
+      expect(await page.getByTestId('confidence-meter').getAttribute('data-value')).toBe('0.93');
+      expect(await page.getByTestId('transcript').textContent()).toContain('Attempt 2');
+      await ui.screenshot('10-reasoning-cdir-answer');
+    } finally {
+      restore();
+    }
+  });
+
+  it('stops a streaming run with Esc', async () => {
+    const { page, running } = ui;
+    const restore = scriptReasoning(running, async () => [
+      { event: { type: 'phase', phase: 'thinking', attempt: 1 } },
+      { stream: 'think', text: 'Looking at every slice in turn. '.repeat(400) },
+    ]);
+    try {
+      await page.getByTestId('question').fill('Describe the findings.');
+      await page.getByTestId('choices').fill('');
+      await page.getByTestId('analyze').click();
+      await expect.poll(async () => ((await page.getByTestId('transcript').textContent()) ?? '').length).toBeGreaterThan(100);
+      await page.getByTestId('question').press('Escape');
+      await expect.poll(() => page.getByTestId('run-details').getAttribute('data-status')).toBe('cancelled');
+      expect(await page.getByTestId('run-status').textContent()).toContain('Stopped');
+      expect(await page.getByTestId('analyze').isEnabled()).toBe(true);
+      await ui.screenshot('11-reasoning-stopped');
+    } finally {
+      restore();
+    }
   });
 
   it('raised no uncaught error in the page', () => {

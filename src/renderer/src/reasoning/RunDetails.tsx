@@ -122,7 +122,9 @@ export function RunDetails({ run, threshold, keyboard }: { run: RunView; thresho
             ))}
           </div>
         ) : (
-          <p className="muted small">{active ? 'No query yet.' : 'The model asked for no knowledge in this run.'}</p>
+          <p className="muted small">
+            {active ? 'No query yet.' : run.status === 'completed' ? 'The model asked for no knowledge in this run.' : 'No query before the run ended.'}
+          </p>
         )}
         {rounds.map((r) => (
           <div key={`${r.attempt}-${r.round}`} className="round" id={`round-${r.attempt}-${r.round}`}>

@@ -239,6 +239,21 @@ describe('EvalService', () => {
     expect(second.list()[0]).toMatchObject({ status: 'completed', resultsDone: 6 });
   });
 
+  it('runs one evaluation at a time; a queued one can be cancelled before it starts', async () => {
+    const evals = service({ scripted: new ScriptedItemRunner({ delayMs: 2 }) });
+    const ref = { dataset: { format: 'jsonl' as const, path: datasetPath }, modes: ['direct' as const], dryRun: true };
+    const first = await evals.start(ref);
+    const second = await evals.start(ref);
+    const third = await evals.start(ref);
+    runs.cancel(third.runId);
+    expect(await runs.waitFor(third.runId)).toEqual({ status: 'cancelled' });
+    await runs.waitFor(first.runId);
+    await runs.waitFor(second.runId);
+    const order = progress.map((p) => p.evalId);
+    expect(order).toEqual([...Array<string>(6).fill(first.evalId), ...Array<string>(6).fill(second.evalId)]);
+    expect(evals.list().find((s) => s.evalId === third.evalId)).toMatchObject({ status: 'cancelled', resultsDone: 0 });
+  });
+
   it('fails an item whose image bytes changed after the evaluation was created', async () => {
     const evals = service();
     const created = await evals.create({

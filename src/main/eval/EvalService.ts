@@ -69,6 +69,7 @@ export class EvalService {
   readonly #pid: number;
   readonly #alive: (pid: number) => boolean;
   readonly #scripted: EvalItemRunner;
+  #queue: Promise<void> = Promise.resolve();
 
   constructor(private readonly deps: EvalServiceDeps) {
     this.#pid = deps.pid ?? process.pid;
@@ -253,8 +254,13 @@ export class EvalService {
 
   #launch(evalId: string): string {
     this.deps.store.claim(evalId, this.#pid);
+    // One evaluation at a time: they share one model, and interleaving them would distort every latency.
+    const previous = this.#queue;
+    let release!: () => void;
+    this.#queue = new Promise<void>((resolve) => (release = resolve));
     const runId = this.deps.runs.start('eval', async ({ runId, signal }) => {
       try {
+        await untilDoneOrAborted(previous, signal, `evaluation ${evalId}`);
         await this.#execute(evalId, runId, signal);
         this.deps.store.setStatus(evalId, 'completed');
       } catch (error) {
@@ -263,6 +269,7 @@ export class EvalService {
         throw error;
       } finally {
         this.#active.delete(evalId);
+        release();
       }
     });
     this.#active.set(evalId, runId);
@@ -394,6 +401,19 @@ export class EvalService {
     if (evaluation.ownerPid === this.#pid) return this.#active.has(evaluation.id) ? 'running' : 'interrupted';
     return evaluation.ownerPid !== null && this.#alive(evaluation.ownerPid) ? 'running' : 'interrupted';
   }
+}
+
+/** Resolves when `previous` settles; rejects with CancelledError as soon as `signal` aborts. */
+function untilDoneOrAborted(previous: Promise<void>, signal: AbortSignal, what: string): Promise<void> {
+  if (signal.aborted) return Promise.reject(new CancelledError(what));
+  return new Promise<void>((resolve, reject) => {
+    const onAbort = (): void => reject(new CancelledError(what));
+    signal.addEventListener('abort', onAbort, { once: true });
+    void previous.then(() => {
+      signal.removeEventListener('abort', onAbort);
+      resolve();
+    });
+  });
 }
 
 function validateModes(modes: readonly ReasoningMode[] | undefined): ReasoningMode[] {

@@ -8,8 +8,8 @@ import { decodeJpeg8 } from './codecs/wasmCodecs';
 import { DicomError } from './dicomErrors';
 import type { Bitmap } from './renderPng';
 
-const require = createRequire(import.meta.url);
-const { PNG } = require('pngjs') as {
+const nodeRequire = createRequire(import.meta.url);
+const { PNG } = nodeRequire('pngjs') as {
   PNG: { sync: { read(buffer: Buffer): { width: number; height: number; data: Buffer } } };
 };
 

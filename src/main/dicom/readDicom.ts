@@ -24,8 +24,8 @@ interface Dcmjs {
   log: Logger & { getLoggers(): Record<string, Logger> };
 }
 
-const require = createRequire(import.meta.url);
-const dcmjs = require('dcmjs') as Dcmjs;
+const nodeRequire = createRequire(import.meta.url);
+const dcmjs = nodeRequire('dcmjs') as Dcmjs;
 // dcmjs logs every recoverable oddity (unknown VRs, private tags) to the console; the app reports per file instead.
 dcmjs.log.setLevel('silent');
 for (const logger of Object.values(dcmjs.log.getLoggers())) logger.setLevel('silent');

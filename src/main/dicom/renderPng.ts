@@ -10,8 +10,8 @@ interface PngWriter {
   };
 }
 
-const require = createRequire(import.meta.url);
-const { PNG } = require('pngjs') as { PNG: PngWriter };
+const nodeRequire = createRequire(import.meta.url);
+const { PNG } = nodeRequire('pngjs') as { PNG: PngWriter };
 
 /** 8-bit pixels ready to encode: 1 channel (gray) or 3 (RGB, interleaved). */
 export interface Bitmap {

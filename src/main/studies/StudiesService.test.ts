@@ -197,3 +197,24 @@ describe('StudiesService on the bundled samples and fixtures', () => {
     expect(studies.list({ modality: 'SR' })).toEqual([]);
   });
 });
+
+describe('bundled samples on first start', () => {
+  it('imports the sample DICOM files once per data directory', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'medrwr-samples-'));
+    const db = openStore(join(dir, 'store.sqlite'));
+    try {
+      const bus = new EventBus();
+      const runs = new RunRegistry(bus);
+      const studies = new StudiesService({ db, runs, bus });
+      const started = studies.importBundledSamplesOnFirstStart(samples);
+      expect(started).not.toBeNull();
+      expect(await runs.waitFor(started!.runId)).toEqual({ status: 'completed' });
+      expect(studies.list()).toHaveLength(6);
+      expect(studies.fileOutcomes().every((o) => o.status === 'imported')).toBe(true);
+      expect(new StudiesService({ db, runs, bus }).importBundledSamplesOnFirstStart(samples)).toBeNull();
+    } finally {
+      db.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

@@ -1,4 +1,5 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { readFile } from 'node:fs/promises';
 import type {
   FramePixels,
@@ -156,8 +157,13 @@ export class StudiesService {
   /** Imports the bundled sample studies once per data directory (first start), as a normal import run. */
   importBundledSamplesOnFirstStart(directory: string): RunStarted | null {
     if (this.index.getMeta(samplesImportedKey) !== null || !existsSync(directory)) return null;
+    // Only the DICOM files: the folder's licenses and README are not worth a "not DICOM" line on first start.
+    const files = readdirSync(directory, { recursive: true, encoding: 'utf8' })
+      .filter((name) => name.toLowerCase().endsWith('.dcm'))
+      .map((name) => join(directory, name));
+    if (files.length === 0) return null;
     this.index.setMeta(samplesImportedKey, new Date().toISOString());
-    return this.startImport({ paths: [directory] });
+    return this.startImport({ paths: files });
   }
 
   remove({ studyInstanceUid }: { studyInstanceUid: string }): { removed: boolean } {

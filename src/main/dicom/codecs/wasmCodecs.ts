@@ -9,7 +9,7 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { DicomError } from '../dicomErrors';
 
-const require = createRequire(import.meta.url);
+const nodeRequire = createRequire(import.meta.url);
 
 export interface CodecOutput {
   width: number;
@@ -50,7 +50,7 @@ const loaded = new Map<string, Promise<Record<string, new () => EmscriptenDecode
 function loadEmscripten(specifier: string): Promise<Record<string, new () => EmscriptenDecoder>> {
   let module = loaded.get(specifier);
   if (!module) {
-    module = (require(specifier) as EmscriptenFactory)(silent);
+    module = (nodeRequire(specifier) as EmscriptenFactory)(silent);
     loaded.set(specifier, module);
   }
   return module;
@@ -143,7 +143,7 @@ interface LosslessDecoder {
 }
 
 export function decodeJpegLossless(data: Uint8Array, bytesPerSample: number, what: string): CodecOutput {
-  const { Decoder } = require('jpeg-lossless-decoder-js') as { Decoder: new () => LosslessDecoder };
+  const { Decoder } = nodeRequire('jpeg-lossless-decoder-js') as { Decoder: new () => LosslessDecoder };
   const decoder = new Decoder();
   try {
     const out: ArrayBuffer | ArrayBufferView = decoder.decode(
@@ -193,8 +193,8 @@ let dcmjsCodecs: Promise<DcmjsCodecs> | null = null;
 
 function loadDcmjsCodecs(): Promise<DcmjsCodecs> {
   dcmjsCodecs ??= (async () => {
-    const codecs = require('dcmjs-codecs') as DcmjsCodecs;
-    const wasm = join(dirname(require.resolve('dcmjs-codecs')), 'dcmjs-native-codecs.wasm');
+    const codecs = nodeRequire('dcmjs-codecs') as DcmjsCodecs;
+    const wasm = join(dirname(nodeRequire.resolve('dcmjs-codecs')), 'dcmjs-native-codecs.wasm');
     await codecs.NativeCodecs.initializeAsync({
       webAssemblyModulePathOrUrl: wasm,
       logCodecsInfo: false,

@@ -180,7 +180,13 @@ export interface ModeMetrics {
   byQuestionType: { questionType: string; accuracy: Proportion }[];
   retrieval: RetrievalStats;
   cdir: CdirStats;
+  /** Calibration of the confidence each run compared with the CDIR threshold (its configured source). */
   calibration: CalibrationReport;
+  /**
+   * The same results binned by each recorded confidence: the first answer token's probability (all questions) and the
+   * normalised option mass (closed questions with options only).
+   */
+  calibrationBySource: CalibrationReport[];
   latency: LatencySummary;
 }
 

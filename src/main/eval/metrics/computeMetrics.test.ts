@@ -173,6 +173,10 @@ describe('computeMetrics', () => {
     expect(direct.calibration).toMatchObject({ items: 4, missing: 0, confidenceSource: 'first-token' });
     // bins: 0.4 ✗ (0.3,0.4], 0.6 ✗ (0.5,0.6], 0.8 ✓ (0.7,0.8], 0.9 ✓ (0.8,0.9] → ECE = (0.4 + 0.6 + 0.2 + 0.1)/4.
     expect(direct.calibration.ece).toBeCloseTo(1.3 / 4, 12);
+    const [firstToken, optionMass] = direct.calibrationBySource;
+    expect(firstToken).toMatchObject({ confidenceSource: 'first-token', items: 4, missing: 0 });
+    expect(firstToken!.ece).toBeCloseTo(1.3 / 4, 12);
+    expect(optionMass).toMatchObject({ confidenceSource: 'option-mass', items: 0, missing: 4, ece: null });
   });
 
   it('pairs the modes item by item for McNemar', () => {

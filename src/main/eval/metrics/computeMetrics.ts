@@ -80,6 +80,16 @@ function modeMetricsOf(mode: ReasoningMode, rows: Scored[], binCount: number): M
       ran.map((r) => ({ confidence: r.result.confidence?.used ?? null, correct: r.result.correct === true })),
       { binCount, source: ran.find((r) => r.result.confidence)?.result.confidence?.source ?? 'used' },
     ),
+    calibrationBySource: (['first-token', 'option-mass'] as const).map((source) =>
+      calibrationReport(
+        ran.map((r) => ({
+          confidence:
+            (source === 'first-token' ? r.result.confidence?.firstToken : r.result.confidence?.optionMass) ?? null,
+          correct: r.result.correct === true,
+        })),
+        { binCount, source },
+      ),
+    ),
     latency: latencySummary(ran.flatMap((r) => (r.result.latencyMs === null ? [] : [r.result.latencyMs]))),
   };
 }

@@ -132,12 +132,16 @@ function pairedTable(detail: EvalDetail): string {
 
 function calibrationSection(modes: readonly ModeMetrics[]): string {
   const figures = modes.map((m) => `<figure>${reliabilitySvg(m.mode, m.calibration)}</figure>`).join('');
+  const row = (m: ModeMetrics, c: ModeMetrics['calibration'], label: string): string =>
+    `<tr>${modeCell(m.mode)}<td>${e(label)}</td><td>${c.items}</td><td>${c.missing}</td><td>${num(c.ece)}</td><td>${num(c.mce)}</td><td>${num(c.brier)}</td></tr>`;
   const rows = modes
-    .map(
-      (m) =>
-        `<tr>${modeCell(m.mode)}<td>${m.calibration.items}</td><td>${m.calibration.missing}</td><td>${num(m.calibration.ece)}</td><td>${num(
-          m.calibration.mce,
-        )}</td><td>${num(m.calibration.brier)}</td><td>${e(m.calibration.confidenceSource)}</td></tr>`,
+    .map((m) =>
+      [
+        row(m, m.calibration, `${m.calibration.confidenceSource} (used for CDIR)`),
+        ...m.calibrationBySource
+          .filter((c) => c.confidenceSource !== m.calibration.confidenceSource)
+          .map((c) => row(m, c, c.confidenceSource)),
+      ].join(''),
     )
     .join('');
   const binning = modes[0]?.calibration.binning ?? '';
@@ -159,7 +163,8 @@ function calibrationSection(modes: readonly ModeMetrics[]): string {
     'Confidence calibration',
     `<div class="figures">${figures}</div>
 <p class="note">Binning: ${e(binning)}. Red boxes: the gap between accuracy and mean confidence in the bin. The confidence is the one the run compared against the CDIR threshold (the kept answer's).</p>
-<table><thead><tr><th>mode</th><th>with confidence</th><th>without</th><th>ECE</th><th>MCE</th><th>Brier</th><th>source</th></tr></thead><tbody>${rows}</tbody></table>
+<table><thead><tr><th>mode</th><th>confidence</th><th>with it</th><th>without</th><th>ECE</th><th>MCE</th><th>Brier</th></tr></thead><tbody>${rows}</tbody></table>
+<p class="note">first-token: probability of the first answer token under the model's full softmax (Med-RwR's confidence); option-mass: the normalised probability of the options at the answer position (closed questions with options). The diagrams show the confidence used for CDIR.</p>
 <table class="bins"><thead><tr><th>mode</th>${binHeads}</tr></thead><tbody>${bins}</tbody></table>`,
   );
 }

@@ -14,6 +14,7 @@ export type EngineErrorCode =
   | 'MODEL_LOAD_FAILED'
   | 'ENGINE_OUT_OF_MEMORY'
   | 'CONTEXT_OVERFLOW'
+  | 'GENERATION_FAILED'
   | 'ENGINE_CRASHED'
   | 'ENGINE_DISPOSED'
   | 'ENGINE_WEDGED';
@@ -29,6 +30,16 @@ export class EngineError extends AppError {
 export const isEngineError = (error: unknown, code?: EngineErrorCode): error is EngineError =>
   error instanceof EngineError && (code === undefined || error.code === code);
 
+/** Maps a native library's exception to a typed error (memory exhaustion is recognised by llama.cpp's wording). */
+export function engineErrorFromNative(error: unknown, fallback: EngineErrorCode, what: string): EngineError {
+  if (error instanceof EngineError) return error;
+  const message = error instanceof Error ? error.message : String(error);
+  if (/out of memory|failed to allocate|unable to allocate|cannot allocate|ENOMEM|bad_alloc/i.test(message)) {
+    return new EngineError('ENGINE_OUT_OF_MEMORY', `${what}: expected enough memory, found the allocation refused (${message})`, { cause: error });
+  }
+  return new EngineError(fallback, `${what}: ${message}`, { cause: error });
+}
+
 /** Rebuilds an engine error from the `{code, message}` that crossed the process boundary. */
 export function engineErrorFromPayload(payload: { code: string; message: string; details?: Record<string, unknown> }): AppError {
   const known: readonly string[] = [
@@ -41,6 +52,7 @@ export function engineErrorFromPayload(payload: { code: string; message: string;
     'MODEL_LOAD_FAILED',
     'ENGINE_OUT_OF_MEMORY',
     'CONTEXT_OVERFLOW',
+    'GENERATION_FAILED',
     'ENGINE_CRASHED',
     'ENGINE_DISPOSED',
     'ENGINE_WEDGED',

@@ -14,6 +14,8 @@ export interface ModelInspection {
   hasChatTemplate: boolean;
   isVisionProjector: boolean;
   projectorType: string | null;
+  /** For a vision projector: the width of the embeddings it produces, which must equal the reasoner's embeddingLength. */
+  outputLength: number | null;
   /** Problems found by validation; empty = loadable. */
   problems: string[];
 }

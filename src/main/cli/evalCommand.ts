@@ -15,6 +15,8 @@ import type { CliCommand, CliContext } from './CliContext';
 export const evalUsage = `usage:
   npm run eval -- run --dataset <file> [--format vqa-rad|slake|jsonl] [--images <dir>] [--modes direct,rwr,rwr+cdir]
                       [--limit N] [--sample N[:seed]] [--seed N] [--label text] [--dry-run] [--out <dir>]
+                      [--threshold P] [--confidence first-token|option-mass] [--max-tokens N] [--temperature T]
+                      [--grammar] [--k N] [--rounds N] [--retrieval lexical|vector|hybrid]
   npm run eval -- resume <evalId> [--out <dir>]
   npm run eval -- list
   npm run eval -- report <evalId> [--out <dir>]
@@ -25,7 +27,10 @@ export const evalUsage = `usage:
            results.jsonl to --out (default: <data dir>/eval-reports/<evalId>); Ctrl-C cancels, resume continues.
   --dry-run  scripted answers instead of the model: checks the dataset, the images and the report pipeline.
   --dry-run-delay <ms>  simulated time per item in a dry run (to rehearse cancel and resume).
-  --format   defaults to jsonl for *.jsonl, else vqa-rad.`;
+  --format   defaults to jsonl for *.jsonl, else vqa-rad.
+  Settings for this evaluation only (validated, frozen with it, never saved): --threshold <0..1> (CDIR),
+  --confidence first-token|option-mass, --max-tokens N, --temperature T, --grammar (protocol-constrained decoding),
+  --k N (passages per query), --rounds N (retrieval rounds), --retrieval lexical|vector|hybrid.`;
 
 const modeNames: ReasoningMode[] = ['direct', 'rwr', 'rwr+cdir'];
 
@@ -79,6 +84,14 @@ function parseRequest(argv: string[]): { request: EvalRequest; out: string | und
       'dry-run': { type: 'boolean' },
       'dry-run-delay': { type: 'string' },
       out: { type: 'string' },
+      threshold: { type: 'string' },
+      confidence: { type: 'string' },
+      'max-tokens': { type: 'string' },
+      temperature: { type: 'string' },
+      grammar: { type: 'boolean' },
+      k: { type: 'string' },
+      rounds: { type: 'string' },
+      retrieval: { type: 'string' },
     },
     strict: true,
   });
@@ -106,8 +119,26 @@ function parseRequest(argv: string[]): { request: EvalRequest; out: string | und
       seed: seed === undefined ? 1 : integer('--sample seed', seed),
     };
   }
+  const reasoning: NonNullable<EvalRequest['settings']>['reasoning'] = {};
+  const retrieval: NonNullable<EvalRequest['settings']>['retrieval'] = {};
+  if (values.threshold !== undefined) reasoning.cdirThreshold = decimal('--threshold', values.threshold);
+  if (values.confidence !== undefined) reasoning.confidenceSource = values.confidence as 'first-token' | 'option-mass';
+  if (values['max-tokens'] !== undefined) reasoning.maxTokens = integer('--max-tokens', values['max-tokens']);
+  if (values.temperature !== undefined) reasoning.temperature = decimal('--temperature', values.temperature);
+  if (values.grammar) reasoning.grammarConstrained = true;
+  if (values.k !== undefined) retrieval.k = integer('--k', values.k);
+  if (values.rounds !== undefined) retrieval.maxRounds = integer('--rounds', values.rounds);
+  if (values.retrieval !== undefined) retrieval.mode = values.retrieval as 'lexical' | 'vector' | 'hybrid';
+  if (Object.keys(reasoning).length > 0 || Object.keys(retrieval).length > 0)
+    request.settings = { reasoning, retrieval };
   const delayMs = values['dry-run-delay'] === undefined ? 0 : integer('--dry-run-delay', values['dry-run-delay']);
   return { request, out: values.out, delayMs };
+}
+
+function decimal(name: string, text: string): number {
+  const n = Number(text);
+  if (text.trim() === '' || !Number.isFinite(n)) throw new UsageError(`${name}: expected a number, found "${text}"`);
+  return n;
 }
 
 function integer(name: string, text: string): number {

@@ -294,6 +294,30 @@ describe('EvalService', () => {
     });
   });
 
+  it('freezes per-evaluation setting overrides after validating them, without changing the app settings', async () => {
+    const evals = service();
+    const created = await evals.create({
+      dataset: { format: 'jsonl', path: datasetPath },
+      modes: ['rwr+cdir'],
+      dryRun: true,
+      settings: { reasoning: { cdirThreshold: 0.5, grammarConstrained: true }, retrieval: { k: 5 } },
+    });
+    expect(created.settings.reasoning).toMatchObject({ cdirThreshold: 0.5, grammarConstrained: true, seed: 42 });
+    expect(created.settings.retrieval.k).toBe(5);
+    expect(settings.reasoning.cdirThreshold).toBe(0.9);
+    await expect(
+      evals.create({
+        dataset: { format: 'jsonl', path: datasetPath },
+        modes: ['direct'],
+        dryRun: true,
+        settings: { reasoning: { cdirThreshold: 2 } },
+      }),
+    ).rejects.toMatchObject({
+      code: 'INVALID_INPUT',
+      message: expect.stringContaining('settings.reasoning.cdirThreshold'),
+    });
+  });
+
   it('rejects unknown modes and datasets without a usable item', async () => {
     const evals = service();
     await expect(

@@ -18,6 +18,7 @@ import { AppError, CancelledError, InvalidInputError, toErrorPayload } from '../
 import { NotAvailableError } from '../errors/NotAvailableError';
 import type { EventBus } from '../ipc/EventBus';
 import type { RunRegistry } from '../runs/RunRegistry';
+import { applySettingsPatch } from '../settings/validateSettings';
 import type { EvalItem } from './datasets/EvalItem';
 import { verifyImage } from './datasets/imageFiles';
 import { loadDataset } from './datasets/loadDataset';
@@ -108,7 +109,10 @@ export class EvalService {
     }
     const base = this.deps.settings.get();
     const seed = request.seed ?? base.reasoning.seed;
-    const settings: Settings = { ...base, reasoning: { ...base.reasoning, seed } };
+    const settings = applySettingsPatch(base, {
+      reasoning: { ...request.settings?.reasoning, seed },
+      ...(request.settings?.retrieval ? { retrieval: request.settings.retrieval } : {}),
+    });
     const evaluation: StoredEval = {
       id: randomUUID(),
       createdAt: new Date().toISOString(),

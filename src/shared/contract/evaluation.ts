@@ -1,6 +1,6 @@
 import type { ErrorPayload } from './common';
 import type { ConfidenceReport } from './reasoning';
-import type { ReasoningMode, Settings } from './settings';
+import type { ReasoningMode, ReasoningSettings, RetrievalSettings, Settings } from './settings';
 
 /** Dataset layouts the harness reads. */
 export type EvalDatasetFormat = 'vqa-rad' | 'slake' | 'jsonl';
@@ -28,6 +28,15 @@ export interface EvalRequest {
   sample?: { size: number; seed: number };
   /** Seed passed to every item in every mode. Defaults to settings.reasoning.seed. */
   seed?: number;
+  /**
+   * Reasoning and retrieval settings for this evaluation only (e.g. another CDIR threshold, grammar-constrained
+   * decoding for a small model); validated like a settings update, frozen with the evaluation, never saved as the
+   * app's settings. Defaults to none (the current settings).
+   */
+  settings?: {
+    reasoning?: Partial<Omit<ReasoningSettings, 'mode' | 'seed'>>;
+    retrieval?: Partial<RetrievalSettings>;
+  };
   /**
    * Scripted answers instead of the model: checks the dataset, the images and the report pipeline without loading a
    * model. The report says so on every page. Defaults to false.

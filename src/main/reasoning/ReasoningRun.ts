@@ -265,7 +265,7 @@ export class ReasoningRun {
         maxTokens: attempt.budget,
         stop: [...REASONING_STOPS],
         grammar: settings.reasoning.grammarConstrained
-          ? this.#grammar.reasoning({ allowQuery, requireQuery: false })
+          ? this.#grammar.reasoning({ allowQuery, requireQuery: false, roundsServed: this.#roundsServed, attempt: this.#attemptNo })
           : undefined,
       });
       attempt.finalSegmentMark = step.mark;
@@ -541,6 +541,7 @@ export class ReasoningRun {
     const tokens: GeneratedToken[] = [];
     const events: ParserEvent[] = [];
     let streamed = '';
+    let returned = false;
     const stopLoop = new AbortController();
     const repetition = new RepetitionDetector();
     const generateOptions: GenerateOptions = {
@@ -551,7 +552,8 @@ export class ReasoningRun {
       ...(options.grammar ? { grammar: options.grammar } : {}),
       signal: AbortSignal.any([this.#signal, stopLoop.signal]),
       onToken: (token) => {
-        if (stopLoop.signal.aborted) return;
+        // A token reported after the call returned is already in the result's text (read below): drop it.
+        if (stopLoop.signal.aborted || returned) return;
         tokens.push(token);
         streamed += token.text;
         events.push(...this.#consume(attempt, attempt.parser.push(token.text)));
@@ -578,12 +580,16 @@ export class ReasoningRun {
         timings: { promptMs: 0, generateMs: 0 },
       };
     } finally {
+      returned = true;
       this.modelMs += this.#now() - started;
     }
     this.#checkCancelled();
     if (result.text !== streamed) {
       if (result.text.startsWith(streamed)) {
-        events.push(...this.#consume(attempt, attempt.parser.push(result.text.slice(streamed.length))));
+        const rest = result.text.slice(streamed.length);
+        // An engine may not stream every token (an incomplete UTF-8 sequence, a late callback); the text is known.
+        if (tokens.length === 0 && result.generatedTokens === 1) tokens.push({ text: rest, tokenId: -1, probability: null, topAlternatives: [] });
+        events.push(...this.#consume(attempt, attempt.parser.push(rest)));
       } else if (!stopLoop.signal.aborted) {
         this.#anomaly(attempt, 'stream-mismatch', `expected the streamed tokens to spell the result, found ${JSON.stringify(streamed.slice(-40))} vs ${JSON.stringify(result.text.slice(-40))}`);
       }

@@ -105,7 +105,8 @@ export function firstTokenConfidence(probe: NextTokenProbe | null, token: Genera
   if (!probe) {
     return { text: token.text, tokenId: token.tokenId, probability: null, upperBound: false, sampled: token.probability };
   }
-  const hit = probe.top.find((t) => t.tokenId === token.tokenId);
+  // A token known only by its text (the engine did not stream it) is matched by text.
+  const hit = probe.top.find((t) => (token.tokenId >= 0 ? t.tokenId === token.tokenId : t.text === token.text));
   if (hit) {
     return { text: token.text, tokenId: token.tokenId, probability: hit.probability, upperBound: false, sampled: token.probability };
   }

@@ -18,7 +18,13 @@ export interface ProtocolGrammarOptions {
 
 export interface ProtocolGrammar {
   /** What a reasoning step may write: a thought, then a query (when allowed) or the opening of the answer. */
-  reasoning(options: { allowQuery: boolean; requireQuery: boolean }): string;
+  reasoning(options: {
+    allowQuery: boolean;
+    requireQuery: boolean;
+    /** Retrieval rounds served so far in the run, and the attempt (2 = after CDIR); for grammars that script a run. */
+    roundsServed?: number;
+    attempt?: number;
+  }): string;
   /** The answer body and its closing tag, given what was already generated of it (`prefix`). */
   answer(options: { choices: readonly string[] | null; prefix: string }): string;
 }

@@ -1,6 +1,15 @@
 import { decodeFrame } from './decodeFrame';
 import type { VoiFunction, VoiWindow } from './dicomModules';
-import { applyModalityLut, applyVoi, windowFromRange, type ModalityFrame, type Window } from './pixelTransforms';
+import type { GrayValues } from './decodeFrame';
+import {
+  applyModalityLut,
+  applyStoredVoi,
+  storedRange,
+  windowFromRange,
+  type ModalityFrame,
+  type Rescale,
+  type Window,
+} from './pixelTransforms';
 import type { ParsedDicom } from './readDicom';
 import type { Bitmap } from './renderPng';
 
@@ -12,7 +21,12 @@ export type FrameImage = {
 } & (
   | {
       kind: 'gray';
-      modality: ModalityFrame;
+      /** Stored values (before the modality LUT) and their range. */
+      stored: GrayValues;
+      storedRange: { min: number; max: number };
+      rescale: Rescale;
+      /** Modality values (e.g. HU) as Float32, computed on first use (the viewer's pixels). */
+      readonly modality: ModalityFrame;
       /** MONOCHROME1: low values are bright. */
       invert: boolean;
       /** The file's windows for this frame (per-frame VOI of enhanced objects first). */
@@ -32,20 +46,31 @@ export async function decodeFrameImage(parsed: ParsedDicom, frame: number, what?
   if (decoded.kind === 'rgb') {
     return { kind: 'rgb', rows: decoded.rows, columns: decoded.columns, pixelSpacing, rgb: decoded.rgb };
   }
-  const rescale = groups?.rescale ?? modules.modalityLut;
-  const modality = applyModalityLut(decoded.values, rescale.slope, rescale.intercept);
+  const { slope, intercept } = groups?.rescale ?? modules.modalityLut;
+  const stored = decoded.values;
+  const range = storedRange(stored);
+  const ends = [range.min * slope + intercept, range.max * slope + intercept];
   const fileWindows = groups && groups.windows.length > 0 ? groups.windows : modules.voiLut.windows;
   const first = fileWindows[0];
+  let modality: ModalityFrame | null = null;
   return {
     kind: 'gray',
     rows: decoded.rows,
     columns: decoded.columns,
     pixelSpacing,
-    modality,
+    stored,
+    storedRange: range,
+    rescale: { slope, intercept },
+    get modality(): ModalityFrame {
+      modality ??= applyModalityLut(stored, slope, intercept);
+      return modality;
+    },
     invert: decoded.monochrome1,
     fileWindows,
     voiFunction: modules.voiLut.voiFunction,
-    defaultWindow: first ? { center: first.center, width: first.width } : windowFromRange(modality.min, modality.max),
+    defaultWindow: first
+      ? { center: first.center, width: first.width }
+      : windowFromRange(Math.fround(Math.min(...ends)), Math.fround(Math.max(...ends))),
   };
 }
 
@@ -55,6 +80,13 @@ export function frameBitmap(image: FrameImage, window: Window | null): { bitmap:
     return { bitmap: { width: image.columns, height: image.rows, channels: 3, data: image.rgb }, window: null };
   }
   const used = window ?? image.defaultWindow;
-  const data = applyVoi(image.modality.values, used, window ? 'LINEAR' : image.voiFunction, image.invert);
+  const data = applyStoredVoi(
+    image.stored,
+    image.storedRange,
+    image.rescale,
+    used,
+    window ? 'LINEAR' : image.voiFunction,
+    image.invert,
+  );
   return { bitmap: { width: image.columns, height: image.rows, channels: 1, data }, window: used };
 }

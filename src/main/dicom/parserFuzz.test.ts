@@ -95,7 +95,7 @@ describe('parser and decoder fuzzing (bounded)', () => {
     async () => {
       const inputs = seeds.map((path) => new Uint8Array(readFileSync(path)));
       const seed = Number(process.env['DICOM_FUZZ_SEED'] ?? 20_261_122);
-    const random = prng(seed);
+      const random = prng(seed);
       const started = Date.now();
       const outcomes = new Map<string, number>();
       let iterations = 0;

@@ -5,6 +5,11 @@
 import type { VoiFunction } from './dicomModules';
 import type { GrayValues } from './decodeFrame';
 
+export interface Rescale {
+  slope: number;
+  intercept: number;
+}
+
 export interface Window {
   center: number;
   width: number;
@@ -63,19 +68,17 @@ export function windowFromRange(min: number, max: number): Window {
 }
 
 /**
- * Maps modality values through a VOI function to 0…255 (LINEAR as PS3.3 C.11.2.1.2.1; LINEAR_EXACT; SIGMOID),
- * inverting for MONOCHROME1 so that the output always reads "higher is brighter".
+ * The VOI function (LINEAR as PS3.3 C.11.2.1.2.1; LINEAR_EXACT; SIGMOID) for one modality value, to 0…255, inverted
+ * for MONOCHROME1 so that the output always reads "higher is brighter".
  */
-export function applyVoi(values: Float32Array, window: Window, fn: VoiFunction = 'LINEAR', invert = false): Uint8Array {
-  const out = new Uint8Array(values.length);
+export function voiMapper(window: Window, fn: VoiFunction = 'LINEAR', invert = false): (x: number) => number {
   const c = window.center;
   const w = Math.max(fn === 'LINEAR' ? 1 : Number.MIN_VALUE, window.width);
   if (fn === 'SIGMOID') {
-    for (let i = 0; i < values.length; i++) {
-      const y = 255 / (1 + Math.exp((-4 * (values[i]! - c)) / w));
-      out[i] = invert ? 255 - Math.round(y) : Math.round(y);
-    }
-    return out;
+    return (x) => {
+      const y = Math.round(255 / (1 + Math.exp((-4 * (x - c)) / w)));
+      return invert ? 255 - y : y;
+    };
   }
   let low: number;
   let high: number;
@@ -92,11 +95,57 @@ export function applyVoi(values: Float32Array, window: Window, fn: VoiFunction =
     scale = w > 1 ? 255 / (w - 1) : 255;
     offset = (-(c - 0.5) / (w > 1 ? w - 1 : 1) + 0.5) * 255;
   }
-  for (let i = 0; i < values.length; i++) {
-    const x = values[i]!;
+  return (x) => {
     let y = x <= low ? 0 : x > high ? 255 : x * scale + offset + 0.5;
     y = y < 0 ? 0 : y > 255 ? 255 : y | 0;
-    out[i] = invert ? 255 - y : y;
+    return invert ? 255 - y : y;
+  };
+}
+
+/** Maps modality values through a VOI function to display bytes. */
+export function applyVoi(values: Float32Array, window: Window, fn: VoiFunction = 'LINEAR', invert = false): Uint8Array {
+  const map = voiMapper(window, fn, invert);
+  const out = new Uint8Array(values.length);
+  for (let i = 0; i < values.length; i++) out[i] = map(values[i]!);
+  return out;
+}
+
+/** The smallest and largest stored value of a frame. */
+export function storedRange(values: GrayValues): { min: number; max: number } {
+  let min = Infinity;
+  let max = -Infinity;
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i]!;
+    if (v < min) min = v;
+    if (v > max) max = v;
   }
+  return values.length === 0 ? { min: 0, max: 0 } : { min, max };
+}
+
+const maxLutEntries = 1 << 20;
+
+/**
+ * Stored values → display bytes in one pass: rescale and VOI are folded into a lookup table over the stored range
+ * (integers from 8/16-bit data), so each pixel costs one table read.
+ */
+export function applyStoredVoi(
+  values: GrayValues,
+  range: { min: number; max: number },
+  rescale: Rescale,
+  window: Window,
+  fn: VoiFunction = 'LINEAR',
+  invert = false,
+): Uint8Array {
+  const map = voiMapper(window, fn, invert);
+  const out = new Uint8Array(values.length);
+  const size = range.max - range.min + 1;
+  if (size > maxLutEntries) {
+    for (let i = 0; i < values.length; i++) out[i] = map(values[i]! * rescale.slope + rescale.intercept);
+    return out;
+  }
+  const lut = new Uint8Array(size);
+  for (let v = 0; v < size; v++) lut[v] = map((v + range.min) * rescale.slope + rescale.intercept);
+  const offset = range.min;
+  for (let i = 0; i < values.length; i++) out[i] = lut[values[i]! - offset]!;
   return out;
 }

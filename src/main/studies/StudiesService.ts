@@ -21,7 +21,13 @@ import type { Db } from '../store/openStore';
 import { DicomError } from '../dicom/dicomErrors';
 import { decodeFrameImage, frameBitmap, type FrameImage } from '../dicom/frameImage';
 import { decodeImageFile } from '../dicom/imageFiles';
-import { windowFromRange, type Window } from '../dicom/pixelTransforms';
+import {
+  applyModalityLut,
+  storedRange,
+  windowFromRange,
+  type ModalityFrame,
+  type Window,
+} from '../dicom/pixelTransforms';
 import { readDicomFile, type ParsedDicom } from '../dicom/readDicom';
 import { encodePng, fitSize, resize, type Bitmap } from '../dicom/renderPng';
 import { importStudies, type ImporterSettings } from './importStudies';
@@ -64,7 +70,8 @@ function checkWindow(window: Window | null): Window | null {
 }
 
 function frameCost(image: FrameImage): number {
-  return image.kind === 'gray' ? image.modality.values.byteLength : image.rgb.byteLength;
+  // Stored values plus the Float32 modality values the viewer asks for.
+  return image.kind === 'gray' ? image.stored.byteLength + image.rows * image.columns * 4 : image.rgb.byteLength;
 }
 
 /**
@@ -211,13 +218,20 @@ export class StudiesService {
     if (bitmap.channels === 3) {
       return { kind: 'rgb', rows: bitmap.height, columns: bitmap.width, pixelSpacing: null, rgb: bitmap.data };
     }
-    const values = Float32Array.from(bitmap.data);
+    const stored = bitmap.data;
+    let modality: ModalityFrame | null = null;
     return {
       kind: 'gray',
       rows: bitmap.height,
       columns: bitmap.width,
       pixelSpacing: null,
-      modality: { values, min: 0, max: 255 },
+      stored,
+      storedRange: storedRange(stored),
+      rescale: { slope: 1, intercept: 0 },
+      get modality(): ModalityFrame {
+        modality ??= applyModalityLut(stored, 1, 0);
+        return modality;
+      },
       invert: false,
       fileWindows: [],
       voiFunction: 'LINEAR',

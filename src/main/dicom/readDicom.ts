@@ -3,6 +3,7 @@ import { open, readFile } from 'node:fs/promises';
 import type { DicomModules } from './dicomModules';
 import { DicomError } from './dicomErrors';
 import { pixelDataTag, readModules, transferSyntaxUidOf, type RawDataset } from './dicomTags';
+import { dropPrivateElements, fileMetaLayout } from './privateElementFilter';
 import { implicitVrLittleEndian, transferSyntaxInfo, type TransferSyntaxInfo } from './transferSyntax';
 
 interface DcmjsDict {
@@ -109,6 +110,19 @@ function toArrayBuffer(bytes: Uint8Array): ArrayBuffer {
     : (bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer);
 }
 
+/** The header without top-level private elements (which the index never reads), when that is safe to cut. */
+function withoutPrivateElements(bytes: Uint8Array): Uint8Array {
+  const layout = fileMetaLayout(bytes);
+  const syntax = layout ? transferSyntaxInfo(layout.transferSyntaxUid) : null;
+  if (!layout || !syntax || syntax.uid === '1.2.840.10008.1.2.1.99') return bytes;
+  return (
+    dropPrivateElements(bytes, layout.datasetStart, {
+      littleEndian: syntax.littleEndian,
+      explicit: syntax.uid !== implicitVrLittleEndian,
+    }) ?? bytes
+  );
+}
+
 /**
  * Parses DICOM bytes with dcmjs into typed modules. `headerOnly` stops at the Pixel Data element (the index never
  * reads pixels); otherwise the pixel data is kept as views of `bytes` (no copy).
@@ -129,6 +143,7 @@ export function parseDicom(bytes: Uint8Array, options: { headerOnly: boolean; wh
     input = synthetic;
     hasPreamble = false;
   }
+  if (options.headerOnly && hasPreamble) input = withoutPrivateElements(input);
   let parsed: DcmjsDict;
   try {
     parsed = dcmjs.data.DicomMessage.readFile(

@@ -1,15 +1,45 @@
 import { memo, useLayoutEffect, useRef } from 'react';
 import type { AttemptView, TranscriptBlock } from './runState';
 
+/**
+ * Long segments are cut into paragraph blocks at sentence ends (or, failing that, at a space) once they pass
+ * `minChars`: completed blocks keep their layout, so a streamed token lays out one short paragraph, not the whole
+ * transcript (which would make a long run quadratic).
+ */
+export function chunkText(text: string, minChars = 600, maxChars = 1200): string[] {
+  const chunks: string[] = [];
+  let start = 0;
+  while (text.length - start > maxChars) {
+    const window = text.slice(start + minChars, start + maxChars);
+    const sentence = window.search(/[.?!:;]\s|\n/);
+    const cut = sentence >= 0 ? start + minChars + sentence + 1 : text.lastIndexOf(' ', start + maxChars);
+    if (cut <= start) break;
+    chunks.push(text.slice(start, cut));
+    start = cut;
+  }
+  chunks.push(text.slice(start));
+  return chunks;
+}
+
+const Chunk = memo(function Chunk({ text }: { text: string }) {
+  return <div className="tx-chunk">{text}</div>;
+});
+
 const Block = memo(function Block({ block }: { block: TranscriptBlock }) {
   if (block.type === 'round') {
     return (
-      <span className="tx-round" data-round={block.round}>
+      <div className="tx-round" data-round={block.round}>
         ⟶ retrieved passages, round {block.round}
-      </span>
+      </div>
     );
   }
-  return <span className={`tx tx-${block.kind}`}>{block.text}</span>;
+  return (
+    <div className={`tx tx-${block.kind}`}>
+      {chunkText(block.text).map((chunk, i) => (
+        <Chunk key={i} text={chunk} />
+      ))}
+    </div>
+  );
 });
 
 /**

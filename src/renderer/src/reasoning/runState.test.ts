@@ -181,3 +181,20 @@ describe('runViewFromRecord', () => {
     expect(recordEvents(record).filter((e) => e.type === 'answer')).toHaveLength(2);
   });
 });
+
+describe('chunkText', () => {
+  it('cuts long text at sentence ends into chunks that stay stable as the text grows', async () => {
+    const { chunkText } = await import('./TranscriptView');
+    const text = 'The liver is normal in size. '.repeat(100);
+    const chunks = chunkText(text);
+    expect(chunks.join('')).toBe(text);
+    expect(chunks.length).toBeGreaterThan(2);
+    for (const chunk of chunks.slice(0, -1)) {
+      expect(chunk.length).toBeGreaterThanOrEqual(600);
+      expect(chunk.endsWith('.')).toBe(true);
+    }
+    const grown = chunkText(text + 'More text is streaming in now');
+    expect(grown.slice(0, chunks.length - 1)).toEqual(chunks.slice(0, -1));
+    expect(chunkText('short')).toEqual(['short']);
+  });
+});

@@ -286,7 +286,11 @@ function SeriesViewport({
     const dy = d.pending.y - d.y;
     d.pending = null;
     if (d.mode === 'window' && current) {
-      setUserWindow(dragWindow(d.window, dx, dy, dragSensitivity(current.pixels.minValue, current.pixels.maxValue)));
+      const next = dragWindow(d.window, dx, dy, dragSensitivity(current.pixels.minValue, current.pixels.maxValue));
+      // Drawn in this frame; React catches up with the overlay text (and finds the renderer already there).
+      rendererRef.current?.setWindow(next, displayInvert);
+      rendererRef.current?.flush();
+      setUserWindow(next);
       setPresetName(null);
     } else if (d.mode === 'pan') {
       setView({ ...d.view, panX: d.view.panX + dx, panY: d.view.panY + dy });
@@ -333,19 +337,20 @@ function SeriesViewport({
     probeRaf.current = requestAnimationFrame(() => {
       probeRaf.current = null;
       const geometry = rendererRef.current?.geometry();
-      if (!geometry || !current) return setProbe(null);
+      if (!geometry || !current) return setProbe((p) => (p === null ? p : null));
       const rect = bounds();
       const { column, row } = canvasToImage(clientX - rect.left, clientY - rect.top, view, geometry);
       const c = Math.floor(column);
       const r = Math.floor(row);
       const { columns, rows, pixels, samplesPerPixel } = current.pixels;
-      if (c < 0 || r < 0 || c >= columns || r >= rows) return setProbe(null);
+      if (c < 0 || r < 0 || c >= columns || r >= rows) return setProbe((p) => (p === null ? p : null));
       const i = r * columns + c;
       const value =
         samplesPerPixel === 3
           ? `RGB ${pixels[i * 3]}, ${pixels[i * 3 + 1]}, ${pixels[i * 3 + 2]}`
           : `${series.modality === 'CT' ? 'HU' : 'Value'} ${Math.round((pixels[i] ?? 0) * 100) / 100}`;
-      setProbe({ column: c, row: r, value });
+      // Chromium sends synthetic pointer moves after every layout change: only a new pixel re-renders the overlay.
+      setProbe((p) => (p && p.column === c && p.row === r && p.value === value ? p : { column: c, row: r, value }));
     });
   };
 

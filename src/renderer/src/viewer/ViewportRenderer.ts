@@ -3,28 +3,30 @@ import { imageMatrix, type Geometry, type ViewState } from './viewport';
 import type { WindowLevel } from './windowing';
 
 /**
- * Draws the current frame on a canvas: windowing into an offscreen image buffer (only when the frame, window or
- * inversion changed), then one transformed drawImage. All changes are coalesced into one draw per animation frame.
+ * Shows the current frame: the canvas holds the image at its own resolution (windowed through the LUT only when the
+ * frame, window or inversion changes), and zoom, pan and flips are a CSS transform, which the compositor applies with
+ * bilinear filtering off the main thread. A window/level drag therefore costs one LUT pass and one putImageData per
+ * frame, and a pan or zoom costs nothing on the main thread. Changes coalesce into one update per animation frame.
  */
 export class ViewportRenderer {
   readonly #canvas: HTMLCanvasElement;
   readonly #context: CanvasRenderingContext2D;
-  readonly #image = document.createElement('canvas');
-  readonly #imageContext: CanvasRenderingContext2D;
   #imageData: ImageData | null = null;
   #frame: CachedFrame | null = null;
   #window: WindowLevel = { center: 40, width: 400 };
   #invert = false;
   #view: ViewState | null = null;
+  #width = 1;
+  #height = 1;
   #imageDirty = true;
   #handle: number | null = null;
-  /** Milliseconds spent in the last draw, windowing included (for the bench and diagnostics). */
+  /** Milliseconds spent in the last windowing pass (for diagnostics). */
   lastDrawMs = 0;
 
   constructor(canvas: HTMLCanvasElement) {
     this.#canvas = canvas;
     this.#context = canvas.getContext('2d', { alpha: false })!;
-    this.#imageContext = this.#image.getContext('2d')!;
+    canvas.style.transformOrigin = '0 0';
   }
 
   setFrame(frame: CachedFrame | null): void {
@@ -47,31 +49,27 @@ export class ViewportRenderer {
     this.schedule();
   }
 
-  /** Matches the canvas's backing store to its CSS size × devicePixelRatio. */
+  /** The viewport's size in CSS pixels. */
   resize(cssWidth: number, cssHeight: number): void {
-    const ratio = window.devicePixelRatio || 1;
-    const width = Math.max(1, Math.round(cssWidth * ratio));
-    const height = Math.max(1, Math.round(cssHeight * ratio));
-    if (this.#canvas.width !== width || this.#canvas.height !== height) {
-      this.#canvas.width = width;
-      this.#canvas.height = height;
-    }
+    this.#width = Math.max(1, cssWidth);
+    this.#height = Math.max(1, cssHeight);
     this.schedule();
   }
 
   geometry(): Geometry | null {
     const frame = this.#frame?.pixels;
     if (!frame) return null;
-    const ratio = window.devicePixelRatio || 1;
     const spacing = frame.pixelSpacing;
     const aspect = spacing && spacing[0] > 0 && spacing[1] > 0 ? spacing[0] / spacing[1] : 1;
-    return {
-      canvasWidth: this.#canvas.width / ratio,
-      canvasHeight: this.#canvas.height / ratio,
-      columns: frame.columns,
-      rows: frame.rows,
-      aspect,
-    };
+    return { canvasWidth: this.#width, canvasHeight: this.#height, columns: frame.columns, rows: frame.rows, aspect };
+  }
+
+  /** Applies what is scheduled now (from inside an animation-frame callback: the change shows in this very frame). */
+  flush(): void {
+    if (this.#handle === null) return;
+    cancelAnimationFrame(this.#handle);
+    this.#handle = null;
+    this.draw();
   }
 
   dispose(): void {
@@ -87,32 +85,25 @@ export class ViewportRenderer {
   }
 
   private draw(): void {
-    const started = performance.now();
-    const ctx = this.#context;
-    ctx.setTransform(1, 0, 0, 1, 0, 0);
-    ctx.fillStyle = '#000';
-    ctx.fillRect(0, 0, this.#canvas.width, this.#canvas.height);
     const frame = this.#frame;
     const geometry = this.geometry();
+    this.#canvas.style.visibility = frame && this.#view ? 'visible' : 'hidden';
     if (!frame || !geometry || !this.#view) return;
     const { rows, columns } = frame.pixels;
     if (this.#imageDirty) {
-      if (!this.#imageData || this.#imageData.width !== columns || this.#imageData.height !== rows) {
-        this.#image.width = columns;
-        this.#image.height = rows;
-        this.#imageData = this.#imageContext.createImageData(columns, rows);
+      const started = performance.now();
+      if (this.#canvas.width !== columns || this.#canvas.height !== rows) {
+        this.#canvas.width = columns;
+        this.#canvas.height = rows;
+        this.#imageData = null;
       }
+      this.#imageData ??= this.#context.createImageData(columns, rows);
       frame.windowing.render(this.#window, this.#invert, new Uint32Array(this.#imageData.data.buffer));
-      this.#imageContext.putImageData(this.#imageData, 0, 0);
+      this.#context.putImageData(this.#imageData, 0, 0);
       this.#imageDirty = false;
+      this.lastDrawMs = performance.now() - started;
     }
-    const ratio = window.devicePixelRatio || 1;
     const m = imageMatrix(this.#view, geometry);
-    ctx.setTransform(m.a * ratio, 0, 0, m.d * ratio, m.e * ratio, m.f * ratio);
-    // Bilinear interpolation, as OHIF and Weasis display by default.
-    ctx.imageSmoothingEnabled = true;
-    ctx.imageSmoothingQuality = 'high';
-    ctx.drawImage(this.#image, 0, 0);
-    this.lastDrawMs = performance.now() - started;
+    this.#canvas.style.transform = `matrix(${m.a}, 0, 0, ${m.d}, ${m.e}, ${m.f})`;
   }
 }

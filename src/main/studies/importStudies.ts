@@ -1,8 +1,8 @@
 import { existsSync } from 'node:fs';
-import { open, readdir, readFile, stat } from 'node:fs/promises';
+import { readdir, readFile, stat } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import type { ImportProgressEvent, ImportSummary } from '../../shared/contract';
-import { toErrorPayload } from '../errors/AppError';
+import { AppError, toErrorPayload } from '../errors/AppError';
 import { undisplayableReason } from '../dicom/decodeFrame';
 import { DicomError } from '../dicom/dicomErrors';
 import { mediaDirectorySopClassUid, readDicomdirEntries } from '../dicom/dicomTags';
@@ -61,17 +61,6 @@ async function expand(paths: string[], signal: AbortSignal | undefined): Promise
   };
   for (const path of paths) await visit(path);
   return files;
-}
-
-async function readHead(path: string, length: number): Promise<Uint8Array> {
-  const handle = await open(path, 'r');
-  try {
-    const buffer = new Uint8Array(length);
-    const { bytesRead } = await handle.read(buffer, 0, length, 0);
-    return buffer.subarray(0, bytesRead);
-  } finally {
-    await handle.close();
-  }
 }
 
 function recordFromDicom(parsed: ParsedDicom, path: string, size: number, mtimeMs: number): IndexedInstance {
@@ -272,15 +261,24 @@ export async function importStudies(
     const file = queue[i]!;
     summary.filesSeen++;
     try {
-      const info = await stat(file).catch(() => null);
-      if (!info) throw new DicomError('NOT_DICOM', `${file}: expected a readable file, found nothing at this path`);
-      const head = await readHead(file, 132);
-      const format = imageFormatOf(head);
-      if (format) {
+      const header = await readDicomHeader(file).catch(async (error: unknown) => {
+        // Not DICOM: a plain PNG/JPEG is an image study; anything else keeps the DICOM reader's reason.
+        const errno = (error as NodeJS.ErrnoException).code;
+        if (errno === 'ENOENT' || errno === 'EACCES' || errno === 'EISDIR' || errno === 'EPERM') {
+          throw new AppError(
+            'FILE_UNREADABLE',
+            `${file}: expected a readable file, found ${errno} (${(error as Error).message})`,
+          );
+        }
+        if (!(error instanceof DicomError && error.code === 'NOT_DICOM')) throw error;
         const bytes = new Uint8Array(await readFile(file));
+        if (!imageFormatOf(bytes)) throw error;
+        const info = await stat(file);
         pending.push({ file, record: recordFromImage(file, bytes, info.size, info.mtimeMs) });
-      } else {
-        const { parsed, size, mtimeMs } = await readDicomHeader(file);
+        return null;
+      });
+      if (header) {
+        const { parsed, size, mtimeMs } = header;
         if (parsed.modules.fileMeta.mediaStorageSopClassUid === mediaDirectorySopClassUid) {
           const directory = await readDicomFile(file);
           const entries = readDicomdirEntries(directory.dataset);

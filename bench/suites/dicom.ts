@@ -101,7 +101,7 @@ async function importThroughput(context: BenchContext, files: string[]): Promise
     rows,
     notes: [
       'Goal: import ≥ 50 % of raw-read throughput. Import reads only the first 64 KiB of each file (the header); raw read reads every byte.',
-      'dcmjs element parsing dominates (about 10 µs per element; GE CT headers carry ~200 elements, most of them private).',
+      'dcmjs element parsing dominates (about 10 µs per element); top-level private elements are skipped before dcmjs parses.',
     ],
   };
 }
@@ -132,9 +132,16 @@ async function decodeTiming(
     cached.push(cachedMs);
   }
   return [
-    [`${label}: parse + decode + rescale + window`, median(full), percentile(full, 0.9), `≤ ${goalMs}`],
+    [
+      `${label}: parse + decode + rescale + window`,
+      Math.min(...full),
+      median(full),
+      percentile(full, 0.9),
+      `≤ ${goalMs}`,
+    ],
     [
       `${label}: decode + rescale + window (parsed file cached)`,
+      Math.min(...cached),
       median(cached),
       percentile(cached, 0.9),
       `≤ ${goalMs}`,

@@ -40,7 +40,8 @@ export class LlamaCppTestEmbedder implements Embedder {
     const out: Float32Array[] = [];
     for (const text of texts) {
       if (options?.signal?.aborted) throw new CancelledError('embedding');
-      const tokens = this.loaded.tokenize(text).slice(0, this.maxTokens);
+      // Leave room for the BOS/EOS tokens the context adds; longer texts are cut (the model reads their start).
+      const tokens = this.loaded.tokenize(text).slice(0, this.maxTokens - 8);
       const embedding = await this.context.getEmbeddingFor(tokens);
       out.push(Float32Array.from(embedding.vector));
     }

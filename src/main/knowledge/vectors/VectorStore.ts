@@ -37,18 +37,19 @@ function blob(vector: Float32Array): Buffer {
 }
 
 /**
- * The vectors of one embedding model: a sqlite-vec `vec0` table (float32, cosine) for exact KNN and the canonical
- * vectors, and a table of 1-bit sign codes that feeds an in-memory Hamming prefilter (see `searchBinary`).
+ * The vectors of one embedding model: a plain table holding each passage's float32 vector and its 1-bit sign code
+ * (B-tree point lookups for rescoring: ~30 µs, where a `vec0` point lookup costs ~1 ms), and a sqlite-vec `vec0`
+ * table (float32, cosine) for exact KNN. The sign codes feed an in-memory Hamming prefilter (see `searchBinary`).
  * Each model identity (name + sha256 + dims) gets its own tables, so a changed model starts from zero vectors
  * instead of being compared against another model's space.
  */
 export class VectorStore {
   readonly #db: Db;
   readonly #vecTable: string;
-  readonly #bitsTable: string;
+  readonly #vectorsTable: string;
+  readonly #insertKnn;
   readonly #insertVector;
-  readonly #insertBits;
-  readonly #getVector;
+  readonly #getVectors;
   readonly #knn;
   readonly #count;
   #binary: { index: HammingIndex; ids: Int32Array } | null = null;
@@ -60,20 +61,24 @@ export class VectorStore {
   ) {
     this.#db = db;
     this.#vecTable = `kb_vec_${model.id}`;
-    this.#bitsTable = `kb_vecbits_${model.id}`;
+    this.#vectorsTable = `kb_vectors_${model.id}`;
     db.exec(
       `CREATE VIRTUAL TABLE IF NOT EXISTS ${this.#vecTable} USING vec0 (embedding float[${model.dims}] distance_metric=cosine)`,
     );
-    db.exec(`CREATE TABLE IF NOT EXISTS ${this.#bitsTable} (passage_id INTEGER PRIMARY KEY, bits BLOB NOT NULL)`);
-    this.#insertVector = db.prepare(`INSERT OR REPLACE INTO ${this.#vecTable} (rowid, embedding) VALUES (?, ?)`);
-    this.#insertBits = db.prepare(`INSERT OR REPLACE INTO ${this.#bitsTable} (passage_id, bits) VALUES (?, ?)`);
-    this.#getVector = db.prepare<[bigint], { embedding: Buffer }>(
-      `SELECT embedding FROM ${this.#vecTable} WHERE rowid = ?`,
+    db.exec(
+      `CREATE TABLE IF NOT EXISTS ${this.#vectorsTable} (passage_id INTEGER PRIMARY KEY, bits BLOB NOT NULL, embedding BLOB NOT NULL)`,
+    );
+    this.#insertKnn = db.prepare(`INSERT OR REPLACE INTO ${this.#vecTable} (rowid, embedding) VALUES (?, ?)`);
+    this.#insertVector = db.prepare(
+      `INSERT OR REPLACE INTO ${this.#vectorsTable} (passage_id, bits, embedding) VALUES (?, ?, ?)`,
+    );
+    this.#getVectors = db.prepare<[string], { passage_id: number; embedding: Buffer }>(
+      `SELECT passage_id, embedding FROM ${this.#vectorsTable} WHERE passage_id IN (SELECT value FROM json_each(?))`,
     );
     this.#knn = db.prepare<[Buffer, number], { rowid: number; distance: number }>(
       `SELECT rowid, distance FROM ${this.#vecTable} WHERE embedding MATCH ? AND k = ? ORDER BY distance`,
     );
-    this.#count = db.prepare<[], { n: number }>(`SELECT COUNT(*) AS n FROM ${this.#bitsTable}`);
+    this.#count = db.prepare<[], { n: number }>(`SELECT COUNT(*) AS n FROM ${this.#vectorsTable}`);
   }
 
   /** Opens (creating on first use) the vector tables of a model identity. */
@@ -99,7 +104,7 @@ export class VectorStore {
   /** Deletes the vectors (of every model) of the passages of a source; call before deleting the passages. */
   static deleteSourceVectors(db: Db, sourceId: number): void {
     for (const model of VectorStore.models(db)) {
-      for (const table of [`kb_vec_${model.id}`, `kb_vecbits_${model.id}`]) {
+      for (const table of [`kb_vec_${model.id}`, `kb_vectors_${model.id}`]) {
         const key = table.startsWith('kb_vec_') ? 'rowid' : 'passage_id';
         db.prepare(`DELETE FROM ${table} WHERE ${key} IN (SELECT id FROM kb_passages WHERE source_id = ?)`).run(
           sourceId,
@@ -123,8 +128,8 @@ export class VectorStore {
         );
       }
       const unit = normalize(Float32Array.from(vector));
-      this.#insertVector.run(BigInt(id), blob(unit));
-      this.#insertBits.run(id, Buffer.from(signBits(unit, bits)));
+      this.#insertKnn.run(BigInt(id), blob(unit));
+      this.#insertVector.run(id, Buffer.from(signBits(unit, bits)), blob(unit));
     });
     this.invalidate();
   }
@@ -139,7 +144,7 @@ export class VectorStore {
   missingPassageIds(limit: number, afterId = 0): number[] {
     return this.#db
       .prepare<[number, number], { id: number }>(
-        `SELECT id FROM kb_passages WHERE id > ? AND id NOT IN (SELECT passage_id FROM ${this.#bitsTable}) ORDER BY id LIMIT ?`,
+        `SELECT id FROM kb_passages WHERE id > ? AND id NOT IN (SELECT passage_id FROM ${this.#vectorsTable}) ORDER BY id LIMIT ?`,
       )
       .all(afterId, limit)
       .map((r) => r.id);
@@ -159,15 +164,14 @@ export class VectorStore {
     const unit = normalize(Float32Array.from(query));
     const binary = this.#loadBinary();
     const picked = binary.index.nearest(signBits(unit), candidates);
+    // In id order, so the B-tree is walked forward once.
+    const ids = Array.from(picked, (slot) => binary.ids[slot]!).sort((a, b) => a - b);
     const scored: VectorMatch[] = [];
-    for (const slot of picked) {
-      const passageId = binary.ids[slot]!;
-      const row = this.#getVector.get(BigInt(passageId));
-      if (!row) continue;
+    for (const row of this.#getVectors.iterate(JSON.stringify(ids))) {
       const vector = toFloat32(row.embedding);
       let dot = 0;
       for (let d = 0; d < vector.length; d++) dot += vector[d]! * unit[d]!;
-      scored.push({ passageId, similarity: dot });
+      scored.push({ passageId: row.passage_id, similarity: dot });
     }
     return scored.sort((a, b) => b.similarity - a.similarity || a.passageId - b.passageId).slice(0, k);
   }
@@ -188,7 +192,7 @@ export class VectorStore {
     let inBatch = 0;
     let i = 0;
     for (const row of this.#db
-      .prepare<[], { passage_id: number; bits: Buffer }>(`SELECT passage_id, bits FROM ${this.#bitsTable}`)
+      .prepare<[], { passage_id: number; bits: Buffer }>(`SELECT passage_id, bits FROM ${this.#vectorsTable}`)
       .iterate()) {
       if (i >= n) break;
       ids[i++] = row.passage_id;

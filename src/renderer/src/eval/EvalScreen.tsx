@@ -355,11 +355,37 @@ function EvalDetailView({
       {detail.error ? <ErrorNotice error={detail.error} title="The evaluation's details could not be loaded" /> : null}
       {d ? (
         <>
+          {d.summary.dryRun ? (
+            <div className="notice notice-unavailable" role="note">
+              <Icon name="warning" />
+              <span className="notice-message">
+                Dry run: the answers were scripted, not produced by a model. These numbers test the pipeline only.
+              </span>
+            </div>
+          ) : null}
+          {d.problems.length > 0 ? (
+            <details className="problems-details">
+              <summary className="text-warn">{d.problems.length} dataset rows were not used</summary>
+              <table className="table table-compact">
+                <tbody>
+                  {d.problems.slice(0, 50).map((p) => (
+                    <tr key={`${p.row}-${p.code}`}>
+                      <td className="mono small">row {p.row}</td>
+                      <td className="mono small">{p.itemId ?? '—'}</td>
+                      <td>
+                        <code>{p.code}</code>
+                      </td>
+                      <td className="small">{p.message}</td>
+                    </tr>
+                  ))}
+                </tbody>
+              </table>
+            </details>
+          ) : null}
           <p className="muted small">
             {d.runner.description}
             {d.runner.knowledgeBase ? ` · KB ${d.runner.knowledgeBase}` : ''} · seed {d.request.seed ?? d.settings.reasoning.seed} · dataset sha256{' '}
             {d.datasetSha256.slice(0, 12)}
-            {d.problems.length > 0 ? ` · ${d.problems.length} dataset rows not used` : ''}
           </p>
           <table className="table table-compact metrics-table" data-testid="eval-metrics">
             <thead>

@@ -33,9 +33,10 @@ export const HitCard = memo(function HitCard({ hit, onOpen }: { hit: SearchHit; 
 });
 
 function scoreTitle(hit: SearchHit): string {
-  const parts = [`fused score ${hit.score.toFixed(4)}`];
+  const parts = [`score ${hit.score.toFixed(4)}`];
   if (hit.lexicalScore !== null) parts.push(`lexical (bm25) ${hit.lexicalScore.toFixed(3)}`);
-  if (hit.vectorScore !== null) parts.push(`vector ${hit.vectorScore.toFixed(3)}`);
+  if (hit.vectorScore !== null) parts.push(`vector (cosine) ${hit.vectorScore.toFixed(3)}`);
+  if (hit.rerankScore !== null) parts.push(`rerank ${hit.rerankScore.toFixed(3)}`);
   return parts.join('\n');
 }
 
@@ -75,24 +76,45 @@ export function PassageModal({ hit, onClose }: { hit: SearchHit; onClose: () => 
             <dd>{provenance.page}</dd>
           </>
         ) : null}
+        {provenance.documentId ? (
+          <>
+            <dt>Record</dt>
+            <dd className="mono">{provenance.documentId}</dd>
+          </>
+        ) : null}
+        {provenance.url ? (
+          <>
+            <dt>Web page</dt>
+            <dd className="mono" title="Shown for citation only: the station does not go online">
+              {provenance.url}
+            </dd>
+          </>
+        ) : null}
         <dt>License</dt>
         <dd data-testid="passage-license">{provenance.license ?? 'not stated by the source'}</dd>
+        {provenance.attribution ? (
+          <>
+            <dt>Attribution</dt>
+            <dd className="small">{provenance.attribution}</dd>
+          </>
+        ) : null}
         <dt>Characters</dt>
         <dd className="mono">
           {provenance.charStart}–{provenance.charEnd}
         </dd>
         <dt>Scores</dt>
         <dd className="mono">
-          rank {hit.rank} · fused {hit.score.toFixed(4)}
+          rank {hit.rank} · score {hit.score.toFixed(4)}
           {hit.lexicalScore !== null ? ` · bm25 ${hit.lexicalScore.toFixed(3)}` : ''}
-          {hit.vectorScore !== null ? ` · vector ${hit.vectorScore.toFixed(3)}` : ' · no vector score (lexical only)'}
+          {hit.vectorScore !== null ? ` · cosine ${hit.vectorScore.toFixed(3)}` : ' · no vector score (lexical only)'}
+          {hit.rerankScore !== null ? ` · rerank ${hit.rerankScore.toFixed(3)}` : ''}
         </dd>
         <dt>Passage id</dt>
         <dd className="mono">{hit.passageId}</dd>
       </dl>
       {error ? <ErrorNotice error={error} title="The full passage could not be loaded; the snippet is shown" compact /> : null}
       <div className="passage-text" data-testid="passage-text">
-        {passage ? passage.text : error ? hit.snippet : 'Loading…'}
+        {passage ? passage.text : error ? hit.text || hit.snippet : 'Loading…'}
       </div>
     </Modal>
   );

@@ -128,8 +128,9 @@ export function KnowledgeSection() {
               <tbody>
                 {s.sources.map((source) => (
                   <tr key={source.id}>
-                    <td title={source.file}>
+                    <td title={`${source.file}${source.attribution ? `\n${source.attribution}` : ''}`}>
                       {source.title}
+                      {source.origin === 'bundled' ? <span className="badge">bundled</span> : null}
                       <div className="muted small mono">{baseName(source.file)}</div>
                     </td>
                     <td>{source.format}</td>

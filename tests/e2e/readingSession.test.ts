@@ -7,6 +7,7 @@
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AskRequest, CaseSearchHit, ConfidenceReport, SearchResponse } from '../../src/shared/contract';
+import { ensureTinyModels } from '../fixtures/gguf/tinyModels';
 import { scriptReasoning, type ScriptItem } from './support/scriptedReasoning';
 import { canvasCentreMean, importByPath, openUi, sharedDir, viewportState, type UiSession } from './support/ui';
 
@@ -161,12 +162,21 @@ describe.skipIf(!ctSeries || !imageCases)('reading session (needs ../shared/data
     await expect.poll(() => page.getByTestId('knowledge-stats').textContent()).toMatch(/69 cases · 200 images/);
   });
 
-  it('configures the reasoning model in Settings → Models', async () => {
+  it('configures, inspects and loads the tiny reasoning model and its vision projector in Settings → Models', async () => {
     const { page } = ui;
+    const tiny = await ensureTinyModels();
     await page.getByTestId('settings-models-tab').click();
-    await page.getByTestId('model-path-reasoner').fill('/models/scripted-reasoner.gguf');
+    await page.getByTestId('model-path-reasoner').fill(tiny.textModel);
+    await page.getByTestId('model-path-mmproj').fill(tiny.mmproj);
+    // Inspection reads each GGUF header before anything loads it.
+    await expect.poll(() => page.getByTestId('model-inspection').count(), { timeout: 30_000 }).toBe(2);
+    expect(await page.getByTestId('model-inspection').nth(0).textContent()).toContain('llama');
+    expect(await page.getByTestId('model-inspection').nth(1).textContent()).toContain('vision projector (mlp)');
     await page.getByTestId('save-models').click();
-    await expect.poll(() => ui.running.app.settings.get().models.reasoner).toBe('/models/scripted-reasoner.gguf');
+    await expect.poll(() => ui.running.app.settings.get().models.reasoner).toBe(tiny.textModel);
+    await page.getByTestId('load-reasoner').click();
+    await expect.poll(() => page.getByTestId('model-status').textContent(), { timeout: 60_000 }).toContain('Model ready · vision');
+    await ui.screenshot('07b-settings-models-loaded');
   });
 
   // Until a reasoner can be loaded in this checkout, the model's side of the run is scripted (support/scriptedReasoning);

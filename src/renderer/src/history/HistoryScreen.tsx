@@ -220,10 +220,41 @@ function RecordView({ runId }: { runId: string }) {
             sha256 {shortHash(r.imageSha256, 16)}
           </dd>
           <dt>Models</dt>
-          <dd className="mono small">
-            reasoner {shortHash(r.models.reasoner)} · mmproj {shortHash(r.models.mmproj)} · embedding {shortHash(r.models.embedding)} · KB{' '}
-            {shortHash(r.models.knowledgeBase)}
+          <dd className="small">
+            {r.modelNames.reasoner ?? 'reasoner'} <span className="mono muted">{shortHash(r.models.reasoner)}</span>
+            {r.modelNames.mmproj || r.models.mmproj ? (
+              <>
+                {' '}
+                · {r.modelNames.mmproj ?? 'mmproj'} <span className="mono muted">{shortHash(r.models.mmproj)}</span>
+              </>
+            ) : null}
+            <br />
+            embedding <span className="mono muted">{shortHash(r.models.embedding)}</span> · knowledge base{' '}
+            <span className="mono muted">{shortHash(r.models.knowledgeBase)}</span>
           </dd>
+          <dt>CDIR</dt>
+          <dd>
+            {r.cdir.decision}
+            {r.cdir.placement ? ` (${r.cdir.placement})` : ''} · {r.cdir.reason}
+          </dd>
+          {r.replayOf ? (
+            <>
+              <dt>Replay of</dt>
+              <dd>
+                <span className="mono">{r.replayOf.slice(0, 8)}</span>{' '}
+                {r.replayMatch ? (
+                  r.replayMatch.identical ? (
+                    <span className="text-ok">✓ reproduced the original transcripts exactly</span>
+                  ) : (
+                    <span className="text-warn">
+                      differs from the original (first difference at character{' '}
+                      {r.replayMatch.attempts.find((a) => !a.identical)?.firstDifference ?? '?'})
+                    </span>
+                  )
+                ) : null}
+              </dd>
+            </>
+          ) : null}
         </dl>
       </div>
       <RunDetails run={view} threshold={r.settings.reasoning.cdirThreshold} keyboard={false} />

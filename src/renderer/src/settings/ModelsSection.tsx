@@ -157,7 +157,8 @@ export function ModelsSection() {
                         type="button"
                         className="btn btn-small"
                         onClick={() => void engineAction('load', modelRoles)}
-                        disabled={busy !== null || status.state === 'loading'}
+                        disabled={busy !== null || status.state === 'loading' || !settings.models[modelRoles[0]!]}
+                        title={settings.models[modelRoles[0]!] ? undefined : 'Choose and save a model file above first'}
                         data-testid={`load-${name}`}
                       >
                         {status.state === 'loading' || busy === `load:${modelRoles.join(',')}` ? 'Loading…' : 'Load'}
@@ -175,6 +176,14 @@ export function ModelsSection() {
       {engineActionError ? <ErrorNotice error={engineActionError} title="The engine could not do that" compact /> : null}
     </div>
   );
+}
+
+/** 42.8 K, 1.5 B: parameter counts the way model cards write them. */
+function formatCount(n: number): string {
+  if (n >= 1e9) return `${(n / 1e9).toFixed(1)} B`;
+  if (n >= 1e6) return `${(n / 1e6).toFixed(1)} M`;
+  if (n >= 1e3) return `${(n / 1e3).toFixed(1)} K`;
+  return String(n);
 }
 
 /** Reads a GGUF's header through `engine.inspect` (no native load) and shows what it is and any problem. */
@@ -203,7 +212,7 @@ function Inspection({ path }: { path: string }) {
       <span className="badge">{i.architecture}</span>
       {i.name ? <span>{i.name}</span> : null}
       <span>{formatBytes(i.sizeBytes)}</span>
-      {i.parameterCount ? <span>{(i.parameterCount / 1e9).toFixed(i.parameterCount < 1e9 ? 3 : 1)} B params</span> : null}
+      {i.parameterCount ? <span>{formatCount(i.parameterCount)} params</span> : null}
       {i.quantization ? <span className="badge">{i.quantization}</span> : null}
       {i.contextLength ? <span>ctx {i.contextLength}</span> : null}
       {i.embeddingLength ? <span>dim {i.embeddingLength}</span> : null}

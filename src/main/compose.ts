@@ -1,6 +1,9 @@
 import { join } from 'node:path';
 import type { AppInfo } from '../shared/contract';
 import { AuditStore } from './audit/AuditStore';
+import { EngineService } from './engine/EngineService';
+import { SqliteCrashLog, SqliteHashStore } from './engine/engineStore';
+import type { EngineSpawner } from './engine/process/EngineSupervisor';
 import { EvalService } from './eval/EvalService';
 import { EvalStore } from './eval/EvalStore';
 import { ReasoningItemRunner } from './eval/runner/ReasoningItemRunner';
@@ -31,6 +34,10 @@ export interface AppConfig {
   dialogs: DialogPort;
   /** Build the bundled MedQuAD knowledge base into a fresh store (a background run). Defaults to true. */
   installBundledKnowledge?: boolean;
+  /** How the engine process is started (Electron: utilityProcess). Defaults to child_process.fork (plain Node). */
+  engineSpawner?: EngineSpawner;
+  /** Load the models chosen in settings at start, in the background. Defaults to false. */
+  autoLoadModels?: boolean;
 }
 
 export interface App {
@@ -39,6 +46,7 @@ export interface App {
   bus: EventBus;
   runs: RunRegistry;
   settings: SettingsService;
+  engine: EngineService;
   knowledge: KnowledgeService;
   audit: AuditStore;
   reasoning: ReasoningService;
@@ -58,12 +66,28 @@ export async function composeApp(config: AppConfig): Promise<App> {
   const bus = new EventBus();
   const runs = new RunRegistry(bus);
   const settings = new SettingsService(db);
+  const crashLog = new SqliteCrashLog(db);
+  const engine = new EngineService({
+    settings,
+    logDir: join(config.dataDir, 'logs'),
+    hashes: new SqliteHashStore(db),
+    emitStatus: (status) => bus.emit('engine.status', status),
+    onCrash: (crash) => crashLog.record(crash),
+    ...(config.engineSpawner ? { spawner: config.engineSpawner } : {}),
+  });
   // No embedding model until the engine is wired: lexical-only retrieval, stated in every search response.
   const knowledge = new KnowledgeService(db, { embedder: null });
+  // The embedding model and reranker follow what the engine has loaded (none: lexical-only retrieval, stated).
+  let servedEmbedder = engine.embedder();
+  let servedReranker = engine.reranker();
+  engine.onChange(() => {
+    if (engine.embedder() !== servedEmbedder) knowledge.setEmbedder((servedEmbedder = engine.embedder()));
+    if (engine.reranker() !== servedReranker) knowledge.setReranker((servedReranker = engine.reranker()));
+  });
   const audit = new AuditStore(db);
   const reasoning = new ReasoningService({
-    // Until the engine service is wired here no reasoner is loaded: reasoning.ask answers NOT_AVAILABLE.
-    reasoner: () => null,
+    // NOT_AVAILABLE until a reasoner is loaded (engine.load, or at start with autoLoadModels).
+    reasoner: () => engine.reasoner(),
     passages: () => null,
     cases: () => null,
     images: new StudyImageSource(),
@@ -95,7 +119,7 @@ export async function composeApp(config: AppConfig): Promise<App> {
     ...createAppHandlers({ info, dialogs: config.dialogs }),
     ...createRunsHandlers(runs),
     ...createSettingsHandlers(settings),
-    ...createEngineHandlers(),
+    ...createEngineHandlers(engine),
     ...createKnowledgeHandlers({ knowledge, runs, bus, retrievalDefaults: () => settings.get().retrieval }),
     ...createStudiesHandlers(studies),
     ...createReasoningHandlers({ runs, service: reasoning }),
@@ -125,12 +149,19 @@ export async function composeApp(config: AppConfig): Promise<App> {
     });
   }
 
+  const { models } = settings.get();
+  if (config.autoLoadModels && (models.reasoner || models.embedding || models.reranker)) {
+    // Failures land in engine.status (and the engine log); the app starts either way.
+    engine.load().catch(() => undefined);
+  }
+
   return {
     config,
     db,
     bus,
     runs,
     settings,
+    engine,
     knowledge,
     audit,
     reasoning,
@@ -140,6 +171,7 @@ export async function composeApp(config: AppConfig): Promise<App> {
     async dispose() {
       await evals.dispose();
       runs.cancelAll();
+      await engine.dispose();
       db.close();
     },
   };

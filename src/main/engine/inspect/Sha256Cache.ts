@@ -1,8 +1,6 @@
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
-import { migrate } from '../../store/migrations';
-import type { Db } from '../../store/openStore';
 
 /** Where computed hashes are kept, keyed by what identifies one version of a file. */
 export interface HashStore {
@@ -17,38 +15,6 @@ export class MemoryHashStore implements HashStore {
   }
   set(path: string, sizeBytes: number, mtimeMs: number, sha256: string): void {
     this.#entries.set(`${path}\0${sizeBytes}\0${mtimeMs}`, sha256);
-  }
-}
-
-/** Model hashes in the app's SQLite store (domain "engine"), so a 5 GB model is hashed once, not at every start. */
-export class SqliteHashStore implements HashStore {
-  readonly #get;
-  readonly #set;
-  constructor(db: Db) {
-    migrate(db, 'engine', [
-      {
-        version: 1,
-        description: 'model file hashes by path, size and mtime',
-        up: (d) =>
-          d.exec(`CREATE TABLE engine_model_hashes (
-            path TEXT PRIMARY KEY, size_bytes INTEGER NOT NULL, mtime_ms REAL NOT NULL, sha256 TEXT NOT NULL,
-            hashed_at TEXT NOT NULL)`),
-      },
-    ]);
-    this.#get = db.prepare<[string, number, number], { sha256: string }>(
-      'SELECT sha256 FROM engine_model_hashes WHERE path = ? AND size_bytes = ? AND mtime_ms = ?',
-    );
-    this.#set = db.prepare<[string, number, number, string, string]>(
-      `INSERT INTO engine_model_hashes (path, size_bytes, mtime_ms, sha256, hashed_at) VALUES (?, ?, ?, ?, ?)
-       ON CONFLICT (path) DO UPDATE SET size_bytes = excluded.size_bytes, mtime_ms = excluded.mtime_ms,
-       sha256 = excluded.sha256, hashed_at = excluded.hashed_at`,
-    );
-  }
-  get(path: string, sizeBytes: number, mtimeMs: number): string | null {
-    return this.#get.get(path, sizeBytes, mtimeMs)?.sha256 ?? null;
-  }
-  set(path: string, sizeBytes: number, mtimeMs: number, sha256: string): void {
-    this.#set.run(path, sizeBytes, mtimeMs, sha256, new Date().toISOString());
   }
 }
 

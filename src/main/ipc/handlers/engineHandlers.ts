@@ -1,15 +1,19 @@
-import { NotAvailableError } from '../../errors/NotAvailableError';
+import type { EngineStatus, ModelInspection, ModelRole } from '../../../shared/contract';
 import type { NamespaceHandlers } from '../handlers';
 
-/** Placeholder until the engine service is wired: every call fails with NOT_AVAILABLE. */
-export function createEngineHandlers(): NamespaceHandlers<'engine'> {
-  const unavailable = (): never => {
-    throw new NotAvailableError('engine', 'the service is not built yet');
-  };
+/** What the engine handlers need from the engine service. */
+export interface EnginePort {
+  status(): EngineStatus;
+  inspect(path: string): Promise<ModelInspection>;
+  load(roles?: ModelRole[]): Promise<EngineStatus>;
+  unload(roles?: ModelRole[]): Promise<EngineStatus>;
+}
+
+export function createEngineHandlers(engine: EnginePort): NamespaceHandlers<'engine'> {
   return {
-    'engine.status': unavailable,
-    'engine.inspect': unavailable,
-    'engine.load': unavailable,
-    'engine.unload': unavailable,
+    'engine.status': () => engine.status(),
+    'engine.inspect': ({ path }) => engine.inspect(path),
+    'engine.load': (args) => engine.load(args?.roles),
+    'engine.unload': (args) => engine.unload(args?.roles),
   };
 }

@@ -331,10 +331,18 @@ async function vectorScale({ workDir, quick, log }: BenchContext): Promise<Bench
       log(`${n}: sqlite-vec exact…`);
       measure('sqlite-vec exact (vec0 KNN)', (q) => store.searchExact(q, k).map((m) => m.passageId), big ? 10 : 50);
       for (const candidates of [400, 1000]) {
-        measure(`1-bit WASM prefilter + exact rescoring of ${candidates}`, (q) =>
-          store.searchBinary(q, k, candidates).map((m) => m.passageId),
+        measure(`1-bit WASM prefilter (one pass) + exact rescoring of ${candidates}`, (q) =>
+          store.searchBinary(q, k, candidates, { firstStage: 0 }).map((m) => m.passageId),
         );
+        if (n >= 100_000) {
+          const firstStage = Math.max(32 * candidates, Math.ceil(n / 50));
+          measure(
+            `1-bit WASM prefilter (256-bit pass → ${firstStage.toLocaleString()}, full pass) + rescoring of ${candidates}`,
+            (q) => store.searchBinary(q, k, candidates, { firstStage }).map((m) => m.passageId),
+          );
+        }
       }
+
       jsTimes.sort((a, b) => a - b);
       rows.push([
         n,

@@ -6,7 +6,7 @@ import type { Reranker } from '../engine/ports';
 import { openStore, type Db } from '../store/openStore';
 import { KnowledgeService } from './KnowledgeService';
 import { HashingEmbedder } from './testSupport/HashingEmbedder';
-import { projectRoot, sharedData, sharedDir } from './testSupport/sharedData';
+import { projectRoot, sharedData } from './testSupport/sharedData';
 import { writeTextPdf } from './testSupport/writeTextPdf';
 
 const bundled = (name: string): string => join(projectRoot, 'resources/knowledge/medquad', name);
@@ -324,35 +324,40 @@ describe('vectors, hybrid search, model identity and rerank (deterministic embed
   });
 });
 
-describe.skipIf(!sharedDir)(
-  'a real GGUF embedding model through node-llama-cpp (../shared/models/stories260K.gguf)',
-  () => {
-    it('embeds passages and queries; vector hits carry the model identity', async () => {
-      const { LlamaCppTestEmbedder } = await import('./testSupport/LlamaCppTestEmbedder');
-      const embedder = await LlamaCppTestEmbedder.load(join(sharedDir!, 'models/stories260K.gguf'));
-      try {
-        const kb = new KnowledgeService(db, { embedder, embeddingBatch: 8 });
-        const folder = join(dir, 'small');
-        mkdirSync(folder);
-        writeFileSync(
-          join(folder, 'a.md'),
-          '# Lily\n\nOnce upon a time there was a little girl named Lily. She liked to play.\n\n## Dog\n\nThe dog ran to the park and barked at the ball.\n',
-        );
-        await kb.ingest([folder]);
-        expect(kb.stats()).toMatchObject({
-          vectors: 2,
-          embeddingModel: { name: 'stories260K.gguf', dims: embedder.dimensions },
-        });
-        expect(kb.stats().embeddingModel!.sha256).toBe(
-          '270cba1bd5109f42d03350f60406024560464db173c0e387d91f0426d3bd256d',
-        );
-        const response = await kb.search('a little girl named Lily', { k: 2, mode: 'vector' });
-        expect(response.hits).toHaveLength(2);
-        expect(response.embeddingModel).toMatch(/^stories260K\.gguf \(64-d, 270cba1bd510\)$/);
-        expect(response.hits.every((h) => h.vectorScore !== null && h.vectorScore <= 1.0001)).toBe(true);
-      } finally {
-        await embedder.dispose();
-      }
-    });
-  },
-);
+describe('a real GGUF embedding model through node-llama-cpp (the tiny generated model of tests/fixtures)', () => {
+  it('embeds passages and queries; vector hits carry the model identity', async () => {
+    const { ensureTinyModels } = await import('../../../tests/fixtures/gguf/tinyModels');
+    const { LlamaCppTestEmbedder } = await import('./testSupport/LlamaCppTestEmbedder');
+    const models = await ensureTinyModels();
+    const embedder = await LlamaCppTestEmbedder.load(models.embeddingModel, { threads: 1 });
+    try {
+      const kb = new KnowledgeService(db, { embedder, embeddingBatch: 8 });
+      const folder = join(dir, 'small');
+      mkdirSync(folder);
+      writeFileSync(
+        join(folder, 'a.md'),
+        '# Lily\n\nOnce upon a time there was a little girl named Lily. She liked to play.\n\n## Dog\n\nThe dog ran to the park and barked at the ball.\n',
+      );
+      await kb.ingest([folder]);
+      const stats = kb.stats();
+      expect(stats).toMatchObject({
+        vectors: 2,
+        embeddingModel: { name: 'tiny-llama-embedding.gguf', dims: models.embeddingModelDimensions },
+      });
+      expect(stats.embeddingModel!.sha256).toBe(embedder.model.sha256);
+      const response = await kb.search('a little girl named Lily', { k: 2, mode: 'vector' });
+      expect(response.hits).toHaveLength(2);
+      expect(response.embeddingModel).toBe(`tiny-llama-embedding.gguf (32-d, ${embedder.model.sha256.slice(0, 12)})`);
+      expect(response.hits.every((h) => h.vectorScore !== null && Math.abs(h.vectorScore) <= 1.0001)).toBe(true);
+      // The same text embeds to the same vector: a query equal to a passage's embedded text finds it first.
+      const exact = await kb.search('Lily › Dog\nThe dog ran to the park and barked at the ball.', {
+        k: 1,
+        mode: 'vector',
+      });
+      expect(exact.hits[0]!.provenance.section).toEqual(['Lily', 'Dog']);
+      expect(exact.hits[0]!.vectorScore).toBeCloseTo(1, 4);
+    } finally {
+      await embedder.dispose();
+    }
+  });
+});

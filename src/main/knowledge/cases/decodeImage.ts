@@ -14,7 +14,7 @@ interface PngStatic {
     read(buffer: Buffer): { width: number; height: number; data: Buffer };
     write(
       png: { width: number; height: number; data: Buffer },
-      options: { colorType: number; inputColorType: number; bitDepth: 8 },
+      options: { colorType: number; inputColorType: number; bitDepth: 8; filterType: number },
     ): Buffer;
   };
 }
@@ -109,29 +109,49 @@ export function toGray(image: DecodedImage): Float32Array {
   return gray;
 }
 
-/** Area-averaging resize of a single-channel float image (exact for integer and fractional factors). */
+/** For each output position, the source positions it covers and their weights (box filter, sums to 1). */
+function areaWeights(inSize: number, outSize: number): { from: Int32Array; count: Int32Array; weights: Float32Array } {
+  const scale = inSize / outSize;
+  const span = Math.ceil(scale) + 1;
+  const from = new Int32Array(outSize);
+  const count = new Int32Array(outSize);
+  const weights = new Float32Array(outSize * span);
+  for (let o = 0; o < outSize; o++) {
+    const a = o * scale;
+    const b = Math.min(inSize, a + scale);
+    const first = Math.floor(a);
+    from[o] = first;
+    let n = 0;
+    for (let i = first; i < b && n < span; i++, n++)
+      weights[o * span + n] = (Math.min(i + 1, b) - Math.max(i, a)) / (b - a);
+    count[o] = n;
+  }
+  return { from, count, weights };
+}
+
+/** Area-averaging resize of a single-channel float image, separable (rows, then columns). */
 export function resizeArea(src: Float32Array, width: number, height: number, outW: number, outH: number): Float32Array {
-  const out = new Float32Array(outW * outH);
-  const sx = width / outW;
-  const sy = height / outH;
-  for (let oy = 0; oy < outH; oy++) {
-    const y0 = oy * sy;
-    const y1 = y0 + sy;
-    for (let ox = 0; ox < outW; ox++) {
-      const x0 = ox * sx;
-      const x1 = x0 + sx;
+  const h = areaWeights(width, outW);
+  const v = areaWeights(height, outH);
+  const hSpan = h.weights.length / outW;
+  const vSpan = v.weights.length / outH;
+  const rows = new Float32Array(outW * height);
+  for (let y = 0; y < height; y++) {
+    const row = y * width;
+    for (let o = 0; o < outW; o++) {
       let sum = 0;
-      let area = 0;
-      for (let y = Math.floor(y0); y < Math.min(height, Math.ceil(y1)); y++) {
-        const wy = Math.min(y + 1, y1) - Math.max(y, y0);
-        const row = y * width;
-        for (let x = Math.floor(x0); x < Math.min(width, Math.ceil(x1)); x++) {
-          const w = wy * (Math.min(x + 1, x1) - Math.max(x, x0));
-          sum += src[row + x]! * w;
-          area += w;
-        }
-      }
-      out[oy * outW + ox] = area > 0 ? sum / area : 0;
+      const base = row + h.from[o]!;
+      for (let i = 0; i < h.count[o]!; i++) sum += src[base + i]! * h.weights[o * hSpan + i]!;
+      rows[y * outW + o] = sum;
+    }
+  }
+  const out = new Float32Array(outW * outH);
+  for (let o = 0; o < outH; o++) {
+    const target = o * outW;
+    for (let i = 0; i < v.count[o]!; i++) {
+      const weight = v.weights[o * vSpan + i]!;
+      const source = (v.from[o]! + i) * outW;
+      for (let x = 0; x < outW; x++) out[target + x]! += rows[source + x]! * weight;
     }
   }
   return out;
@@ -155,7 +175,7 @@ export function thumbnailPng(image: DecodedImage, maxSize: number): Uint8Array {
   }
   const png = PNG.sync.write(
     { width: outW, height: outH, data: rgba },
-    { colorType: image.channels === 1 ? 0 : 2, inputColorType: 6, bitDepth: 8 },
+    { colorType: image.channels === 1 ? 0 : 2, inputColorType: 6, bitDepth: 8, filterType: 4 },
   );
   return new Uint8Array(png.buffer, png.byteOffset, png.byteLength);
 }

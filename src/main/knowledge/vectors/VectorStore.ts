@@ -1,5 +1,5 @@
 import type { Db } from '../../store/openStore';
-import { codeBytes, HammingIndex, signBits } from './hammingWasm';
+import { codeBytes, HammingIndex, signBits, type NearestOptions } from './hammingWasm';
 
 /** What identifies an embedding model's vector space: vectors of two identities are never compared. */
 export interface EmbeddingModelRef {
@@ -157,13 +157,19 @@ export class VectorStore {
   }
 
   /**
-   * 1-bit prefilter + exact rescoring: the Hamming distance of sign codes (in memory, WebAssembly) picks
-   * `candidates` passages, whose float32 vectors are then scored exactly. Defaults to max(40·k, 400) candidates.
+   * 1-bit prefilter + exact rescoring: the Hamming distance of sign codes (in memory, WebAssembly; two passes on large
+   * indexes, see HammingIndex.nearest) picks `candidates` passages, whose float32 vectors are then scored exactly.
+   * Defaults to max(40·k, 400) candidates.
    */
-  searchBinary(query: Float32Array, k: number, candidates = Math.max(40 * k, 400)): VectorMatch[] {
+  searchBinary(
+    query: Float32Array,
+    k: number,
+    candidates = Math.max(40 * k, 400),
+    options: NearestOptions = {},
+  ): VectorMatch[] {
     const unit = normalize(Float32Array.from(query));
     const binary = this.#loadBinary();
-    const picked = binary.index.nearest(signBits(unit), candidates);
+    const picked = binary.index.nearest(signBits(unit), candidates, options);
     // In id order, so the B-tree is walked forward once.
     const ids = Array.from(picked, (slot) => binary.ids[slot]!).sort((a, b) => a - b);
     const scored: VectorMatch[] = [];

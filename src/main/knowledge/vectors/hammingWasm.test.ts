@@ -44,6 +44,28 @@ describe('WebAssembly Hamming index', () => {
     expect(nearest).toContain(7);
   });
 
+  it('two passes (256-bit prefixes, then full codes of the survivors) find the same close codes', () => {
+    const dims = 1024;
+    const random = seeded(3);
+    const index = new HammingIndex(dims);
+    const bytes = codeBytes(dims);
+    const n = 5000;
+    const centre = Float32Array.from({ length: dims }, () => random() - 0.5);
+    const codes = new Uint8Array(n * bytes);
+    for (let i = 0; i < n; i++) {
+      // Half the codes are noisy copies of one centre, so there is a real neighbourhood to find.
+      const noise = i % 2 === 0 ? 0.6 : 4;
+      codes.set(signBits(centre.map((c) => c + noise * (random() - 0.5))), i * bytes);
+    }
+    for (let part = 0; part < 5; part++) index.append(codes.subarray(part * 1000 * bytes, (part + 1) * 1000 * bytes));
+    const query = signBits(centre);
+    const single = new Set(index.nearest(query, 50, { firstStage: 0 }));
+    const twoPass = [...index.nearest(query, 50, { firstStage: 800 })];
+    expect(new Set(twoPass).size).toBe(50);
+    expect(twoPass.filter((i) => single.has(i)).length).toBeGreaterThanOrEqual(35);
+    expect(twoPass.every((i) => i % 2 === 0)).toBe(true);
+  });
+
   it('sets a bit per positive component', () => {
     expect([...signBits(new Float32Array([1, -1, 2, 0, 3, -0.5, 0.1, 0, 5]))]).toEqual([
       0b01010101, 1, 0, 0, 0, 0, 0, 0,

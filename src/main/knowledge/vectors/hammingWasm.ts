@@ -25,6 +25,7 @@ const op = {
   i32Const: 0x41,
   i32GeU: 0x4f,
   i32Add: 0x6a,
+  i32Mul: 0x6c,
   i32Shl: 0x74,
   i64Popcnt: 0x7b,
   i64Add: 0x7c,
@@ -56,47 +57,53 @@ function name(text: string): number[] {
 }
 
 /**
- * Assembles a scanner specialised for `words` 64-bit words per code: the query lives in `words` i64 locals and the
- * per-code sum is fully unrolled, so the loop body is load, xor, popcnt, add per word (x86 POPCNT under V8).
+ * Assembles the two scanners, specialised for `words` 64-bit words per code: the query lives in `words` i64 locals
+ * and the per-code sum is fully unrolled, so the loop body is load, xor, popcnt, add per word (x86 POPCNT under V8).
+ * `scan` walks codes back to back; `scanAt` takes a list of code indices (the second stage of `nearest`).
  */
 function assemble(words: number): Uint8Array {
-  const [codes, n, query, out, histogram, i, p, d] = [0, 1, 2, 3, 4, 5, 6, 7];
-  const q = (w: number): number => 8 + w;
   const get = (l: number): number[] => [op.localGet, ...uleb(l)];
   const set = (l: number): number[] => [op.localSet, ...uleb(l)];
-  const body: number[] = [...get(codes), ...set(p), op.i32Const, 0, ...set(i)];
-  for (let w = 0; w < words; w++) body.push(...get(query), op.i64Load, 0, ...uleb(w * 8), ...set(q(w)));
-  body.push(op.block, op.voidType, op.loop, op.voidType);
-  body.push(...get(i), ...get(n), op.i32GeU, op.brIf, 1);
-  for (let w = 0; w < words; w++) {
-    body.push(...get(p), op.i64Load, 0, ...uleb(w * 8), ...get(q(w)), op.i64Xor, op.i64Popcnt);
-    if (w > 0) body.push(op.i64Add);
-  }
-  body.push(op.i32WrapI64, ...set(d));
-  // out[i] = d
-  body.push(...get(out), ...get(i), op.i32Const, 1, op.i32Shl, op.i32Add, ...get(d), op.i32Store16, 1, 0);
-  // histogram[d]++
-  body.push(...get(histogram), ...get(d), op.i32Const, 2, op.i32Shl, op.i32Add, op.localTee, ...uleb(d));
-  body.push(...get(d), op.i32Load, 2, 0, op.i32Const, 1, op.i32Add, op.i32Store, 2, 0);
-  body.push(...get(p), op.i32Const, ...sleb(words * 8), op.i32Add, ...set(p));
-  body.push(...get(i), op.i32Const, 1, op.i32Add, ...set(i));
-  body.push(op.br, 0, op.end, op.end, op.end);
-  const locals = [2, 3, op.i32, ...uleb(words), op.i64];
-  const func = [...locals, ...body];
+  const scanner = (indirect: boolean): number[] => {
+    // params: scan(codes, n, query, out, histogram) | scanAt(codes, n, query, out, histogram, indices)
+    const [codes, n, query, out, histogram] = [0, 1, 2, 3, 4];
+    const indices = 5;
+    const first = indirect ? 6 : 5;
+    const [i, p, d] = [first, first + 1, first + 2];
+    const q = (w: number): number => first + 3 + w;
+    const body: number[] = [...get(codes), ...set(p), op.i32Const, 0, ...set(i)];
+    for (let w = 0; w < words; w++) body.push(...get(query), op.i64Load, 0, ...uleb(w * 8), ...set(q(w)));
+    body.push(op.block, op.voidType, op.loop, op.voidType);
+    body.push(...get(i), ...get(n), op.i32GeU, op.brIf, 1);
+    if (indirect) {
+      // p = codes + indices[i] * bytesPerCode
+      body.push(...get(codes), ...get(indices), ...get(i), op.i32Const, 2, op.i32Shl, op.i32Add, op.i32Load, 2, 0);
+      body.push(op.i32Const, ...sleb(words * 8), op.i32Mul, op.i32Add, ...set(p));
+    }
+    for (let w = 0; w < words; w++) {
+      body.push(...get(p), op.i64Load, 0, ...uleb(w * 8), ...get(q(w)), op.i64Xor, op.i64Popcnt);
+      if (w > 0) body.push(op.i64Add);
+    }
+    body.push(op.i32WrapI64, ...set(d));
+    // out[i] = d
+    body.push(...get(out), ...get(i), op.i32Const, 1, op.i32Shl, op.i32Add, ...get(d), op.i32Store16, 1, 0);
+    // histogram[d]++
+    body.push(...get(histogram), ...get(d), op.i32Const, 2, op.i32Shl, op.i32Add, op.localTee, ...uleb(d));
+    body.push(...get(d), op.i32Load, 2, 0, op.i32Const, 1, op.i32Add, op.i32Store, 2, 0);
+    if (!indirect) body.push(...get(p), op.i32Const, ...sleb(words * 8), op.i32Add, ...set(p));
+    body.push(...get(i), op.i32Const, 1, op.i32Add, ...set(i));
+    body.push(op.br, 0, op.end, op.end, op.end);
+    const func = [2, 3, op.i32, ...uleb(words), op.i64, ...body];
+    return [...uleb(func.length), ...func];
+  };
+  const i32 = op.i32;
   return new Uint8Array([
-    0x00,
-    0x61,
-    0x73,
-    0x6d,
-    0x01,
-    0x00,
-    0x00,
-    0x00,
-    ...section(1, [1, 0x60, 5, op.i32, op.i32, op.i32, op.i32, op.i32, 0]),
-    ...section(3, [1, 0]),
-    ...section(5, [1, 0x00, 1]),
-    ...section(7, [2, ...name('hamming'), 0x00, 0, ...name('memory'), 0x02, 0]),
-    ...section(10, [1, ...uleb(func.length), ...func]),
+    ...[0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00],
+    ...section(1, [2, 0x60, 5, i32, i32, i32, i32, i32, 0, 0x60, 6, i32, i32, i32, i32, i32, i32, 0]),
+    ...section(2, [1, ...name('env'), ...name('memory'), 0x02, 0x00, 1]),
+    ...section(3, [2, 0, 1]),
+    ...section(7, [2, ...name('scan'), 0x00, 0, ...name('scanAt'), 0x00, 1]),
+    ...section(10, [2, ...scanner(false), ...scanner(true)]),
   ]);
 }
 
@@ -113,18 +120,30 @@ function sleb(value: number): number[] {
   }
 }
 
-interface HammingExports {
-  hamming(codes: number, n: number, query: number, out: number, histogram: number): void;
-  memory: { buffer: ArrayBuffer; grow(pages: number): number };
+interface Scanner {
+  scan(codes: number, n: number, query: number, out: number, histogram: number): void;
+  scanAt(codes: number, n: number, query: number, out: number, histogram: number, indices: number): void;
+}
+
+interface Memory {
+  buffer: ArrayBuffer;
+  grow(pages: number): number;
 }
 
 /** The slice of the WebAssembly JS API used here (the node typings in this project do not declare it). */
 interface WasmApi {
   Module: new (bytes: Uint8Array) => object;
-  Instance: new (module: object) => { exports: unknown };
+  Instance: new (module: object, imports: object) => { exports: unknown };
+  Memory: new (descriptor: { initial: number }) => Memory;
 }
 const wasm = (globalThis as unknown as { WebAssembly: WasmApi }).WebAssembly;
 const compiled = new Map<number, object>();
+
+function scanner(words: number, memory: Memory): Scanner {
+  let module = compiled.get(words);
+  if (!module) compiled.set(words, (module = new wasm.Module(assemble(words))));
+  return new wasm.Instance(module, { env: { memory } }).exports as Scanner;
+}
 
 /** Bytes per code for `dims` sign bits: rounded up to whole 64-bit words. */
 export function codeBytes(dims: number): number {
@@ -138,24 +157,43 @@ export function signBits(vector: Float32Array, into = new Uint8Array(codeBytes(v
   return into;
 }
 
+export interface NearestOptions {
+  /**
+   * Codes kept by a first pass over the first 256 bits only, before the full-length pass ranks them; 0 = one full
+   * pass. Defaults to 0 below 200,000 codes, else max(32 × count, 2% of the codes) (the first pass reads a quarter
+   * of the bytes of a 1024-bit code).
+   */
+  firstStage?: number;
+}
+
+const prefixWords = 4;
+const queryOffset = 0;
+const histogramOffset = 1024;
+const regionsOffset = histogramOffset + 4 * 8256;
+
 /**
- * An in-memory array of binary codes with a SIMD Hamming scan and a linear-time selection of the closest ones.
+ * An in-memory array of binary codes with a WebAssembly Hamming scan and a linear-time selection of the closest ones
+ * (a distance histogram gives the cut). Large indexes use two passes: the first 256 bits of every code, then the
+ * full codes of the survivors. Memory layout: query | histogram | prefixes | codes | distances | survivors.
  */
 export class HammingIndex {
   readonly bytesPerCode: number;
-  #exports: HammingExports;
+  readonly #words: number;
+  readonly #prefixBytes: number;
+  readonly #memory: Memory;
+  readonly #full: Scanner;
+  readonly #prefix: Scanner | null;
   #count = 0;
   #capacity = 0;
-  readonly #histogramOffset = 1024;
-  readonly #codesOffset = 1024 + 4 * 8256;
 
   constructor(dims: number) {
-    this.bytesPerCode = codeBytes(dims);
     if (dims > 8192) throw new RangeError(`binary codes support up to 8192 dims, found ${dims}`);
-    const words = this.bytesPerCode / 8;
-    let module = compiled.get(words);
-    if (!module) compiled.set(words, (module = new wasm.Module(assemble(words))));
-    this.#exports = new wasm.Instance(module).exports as HammingExports;
+    this.bytesPerCode = codeBytes(dims);
+    this.#words = this.bytesPerCode / 8;
+    this.#memory = new wasm.Memory({ initial: 1 });
+    this.#full = scanner(this.#words, this.#memory);
+    this.#prefix = this.#words >= 2 * prefixWords ? scanner(prefixWords, this.#memory) : null;
+    this.#prefixBytes = this.#prefix ? prefixWords * 8 : 0;
   }
 
   get size(): number {
@@ -167,7 +205,17 @@ export class HammingIndex {
     const added = codes.length / this.bytesPerCode;
     if (!Number.isInteger(added)) throw new RangeError(`codes must be a multiple of ${this.bytesPerCode} bytes`);
     this.#reserve(this.#count + added);
-    new Uint8Array(this.#exports.memory.buffer).set(codes, this.#codesOffset + this.#count * this.bytesPerCode);
+    const bytes = new Uint8Array(this.#memory.buffer);
+    bytes.set(codes, this.#codesAt() + this.#count * this.bytesPerCode);
+    if (this.#prefixBytes > 0) {
+      for (let i = 0; i < added; i++) {
+        const from = i * this.bytesPerCode;
+        bytes.set(
+          codes.subarray(from, from + this.#prefixBytes),
+          regionsOffset + (this.#count + i) * this.#prefixBytes,
+        );
+      }
+    }
     this.#count += added;
   }
 
@@ -175,30 +223,59 @@ export class HammingIndex {
     this.#count = 0;
   }
 
-  /** Distances of every code to `query` (index order). The view is valid until the next call. */
+  /** Full-length distances of every code to `query` (index order). The view is valid until the next call. */
   distances(query: Uint8Array): Uint16Array {
-    const { memory, hamming } = this.#exports;
-    const outOffset = this.#codesOffset + this.#capacity * this.bytesPerCode;
-    const bytes = new Uint8Array(memory.buffer);
-    bytes.set(query.subarray(0, this.bytesPerCode), 0);
-    bytes.fill(0, this.#histogramOffset, this.#histogramOffset + 4 * (this.bytesPerCode * 8 + 1));
-    hamming(this.#codesOffset, this.#count, 0, outOffset, this.#histogramOffset);
-    return new Uint16Array(memory.buffer, outOffset, this.#count);
+    this.#setQuery(query);
+    this.#full.scan(this.#codesAt(), this.#count, queryOffset, this.#distancesAt(), histogramOffset);
+    return new Uint16Array(this.#memory.buffer, this.#distancesAt(), this.#count);
   }
 
   /** Indices of the `count` codes closest to `query` (ties at the cut broken by index), in no particular order. */
-  nearest(query: Uint8Array, count: number): Int32Array {
-    const distances = this.distances(query);
-    const n = distances.length;
+  nearest(query: Uint8Array, count: number, options: NearestOptions = {}): Int32Array {
+    const n = this.#count;
     if (count >= n) return Int32Array.from({ length: n }, (_, i) => i);
-    const histogram = new Uint32Array(this.#exports.memory.buffer, this.#histogramOffset, this.bytesPerCode * 8 + 1);
+    const firstStage = Math.min(n, options.firstStage ?? (n < 200_000 ? 0 : Math.max(32 * count, Math.ceil(n / 50))));
+    if (!this.#prefix || firstStage <= count || firstStage >= n) {
+      const distances = this.distances(query);
+      return this.#select(distances, this.bytesPerCode * 8, count, null);
+    }
+    this.#setQuery(query);
+    this.#prefix.scan(regionsOffset, n, queryOffset, this.#distancesAt(), histogramOffset);
+    const survivors = this.#select(
+      new Uint16Array(this.#memory.buffer, this.#distancesAt(), n),
+      prefixWords * 64,
+      firstStage,
+      new Int32Array(this.#memory.buffer, this.#survivorsAt(), firstStage),
+    );
+    this.#clearHistogram();
+    this.#full.scanAt(
+      this.#codesAt(),
+      firstStage,
+      queryOffset,
+      this.#distancesAt(),
+      histogramOffset,
+      this.#survivorsAt(),
+    );
+    const picked = this.#select(
+      new Uint16Array(this.#memory.buffer, this.#distancesAt(), firstStage),
+      this.bytesPerCode * 8,
+      count,
+      null,
+    );
+    for (let i = 0; i < picked.length; i++) picked[i] = survivors[picked[i]!]!;
+    return picked;
+  }
+
+  /** The `count` smallest distances' positions, from the histogram the last scan filled. */
+  #select(distances: Uint16Array, maxDistance: number, count: number, into: Int32Array | null): Int32Array {
+    const histogram = new Uint32Array(this.#memory.buffer, histogramOffset, maxDistance + 1);
     let threshold = 0;
     let below = 0;
     while (below + histogram[threshold]! < count) below += histogram[threshold++]!;
     let atThreshold = count - below;
-    const out = new Int32Array(count);
+    const out = into ?? new Int32Array(count);
     let k = 0;
-    for (let i = 0; i < n; i++) {
+    for (let i = 0; i < distances.length && k < count; i++) {
       const d = distances[i]!;
       if (d < threshold) out[k++] = i;
       else if (d === threshold && atThreshold > 0) {
@@ -209,18 +286,39 @@ export class HammingIndex {
     return out;
   }
 
+  #setQuery(query: Uint8Array): void {
+    new Uint8Array(this.#memory.buffer).set(query.subarray(0, this.bytesPerCode), queryOffset);
+    this.#clearHistogram();
+  }
+
+  #clearHistogram(): void {
+    new Uint8Array(this.#memory.buffer).fill(0, histogramOffset, histogramOffset + 4 * (this.bytesPerCode * 8 + 1));
+  }
+
+  #codesAt(capacity = this.#capacity): number {
+    return regionsOffset + capacity * this.#prefixBytes;
+  }
+
+  #distancesAt(): number {
+    return this.#codesAt() + this.#capacity * this.bytesPerCode;
+  }
+
+  #survivorsAt(): number {
+    return this.#distancesAt() + this.#capacity * 2 + 8;
+  }
+
   #reserve(needed: number): void {
     if (needed <= this.#capacity) return;
     const capacity = Math.max(needed, Math.ceil(this.#capacity * 1.5), 1024);
-    const bytesNeeded = this.#codesOffset + capacity * (this.bytesPerCode + 2) + 16;
-    const memory = this.#exports.memory;
-    const old = new Uint8Array(memory.buffer).slice(
-      this.#codesOffset,
-      this.#codesOffset + this.#count * this.bytesPerCode,
-    );
-    const pages = Math.ceil(bytesNeeded / 65536) - memory.buffer.byteLength / 65536;
-    if (pages > 0) memory.grow(pages);
-    new Uint8Array(memory.buffer).set(old, this.#codesOffset);
+    const bytesNeeded = regionsOffset + capacity * (this.#prefixBytes + this.bytesPerCode + 2 + 4) + 64;
+    const pages = Math.ceil(bytesNeeded / 65536) - this.#memory.buffer.byteLength / 65536;
+    if (pages > 0) this.#memory.grow(pages);
+    // The codes region starts after the prefixes, so it moves when the capacity grows (copyWithin handles overlap).
+    const from = this.#codesAt();
+    const to = this.#codesAt(capacity);
+    if (from !== to && this.#count > 0) {
+      new Uint8Array(this.#memory.buffer).copyWithin(to, from, from + this.#count * this.bytesPerCode);
+    }
     this.#capacity = capacity;
   }
 }

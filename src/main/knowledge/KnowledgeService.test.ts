@@ -314,6 +314,7 @@ describe('vectors, hybrid search, model identity and rerank (deterministic embed
     expect(stats.sources.map((s) => s.id)).toEqual([nindsSource!.id]);
     expect(stats.passages).toBe(nindsSource!.passages);
     expect(stats.vectors).toBe(nindsSource!.passages);
+    expect(db.prepare('SELECT COUNT(*) AS n FROM kb_vec_1').get()).toEqual({ n: nindsSource!.passages });
     expect(db.prepare('SELECT COUNT(*) AS n FROM kb_fts').get()).toEqual({ n: nindsSource!.passages });
     expect(
       (await kb.search('taeniasis tapeworm', { mode: 'hybrid', k: 3 })).hits.every(

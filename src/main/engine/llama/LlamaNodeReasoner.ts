@@ -183,6 +183,9 @@ export class LlamaNodeReasoner implements Reasoner {
   /** Tokenizes the whole prompt (images included) and refuses one that cannot fit the context window. */
   async #positions(prompt: string, media: string[], reserve: number): Promise<TokenizeResult> {
     const tokens = await this.context.tokenize(prompt, media);
+    // A completion evaluates the prompt with its BOS token; llama.node's text-only tokenize() leaves it out.
+    const bos = this.pieces.bos;
+    if (bos !== null && tokens.tokens[0] !== bos) tokens.tokens = Int32Array.from([bos, ...tokens.tokens]);
     const positions = tokens.tokens.length;
     if (positions + reserve > this.contextSize) {
       throw new EngineError(
@@ -217,12 +220,17 @@ export class LlamaNodeReasoner implements Reasoner {
       text,
       tokenId: this.pieces.idOf(entry.content),
       probability: sampled ? sampled.prob : null,
-      topAlternatives: entry.probs.slice(0, alternatives).map((p) => this.#alternative(p)),
+      topAlternatives: this.#alternatives(entry.probs.slice(0, alternatives)),
     };
   }
 
-  #alternative(p: { tok_str: string; prob: number }): TokenAlternative {
-    return { tokenId: this.pieces.idOf(p.tok_str), text: p.tok_str, probability: p.prob };
+  #alternatives(probs: { tok_str: string; prob: number }[]): TokenAlternative[] {
+    const seen = new Map<string, number>();
+    return probs.map((p) => {
+      const occurrence = seen.get(p.tok_str) ?? 0;
+      seen.set(p.tok_str, occurrence + 1);
+      return { tokenId: this.pieces.idOf(p.tok_str, occurrence), text: p.tok_str, probability: p.prob };
+    });
   }
 
   /** Splits one callback's text over its probability entries: each entry's piece where it matches, the rest last. */
@@ -335,13 +343,13 @@ export class LlamaNodeReasoner implements Reasoner {
     this.#last = { text: prompt, media, recoveries: this.context.recoveries };
     if (call.result.interrupted) throw new CancelledError('probe');
     const probs = call.entries[0]?.probs ?? [];
+    const ranked = this.#alternatives(probs);
     const candidates: NextTokenProbe['candidates'] = [];
     for (const text of options.candidates ?? []) {
       const tokenId = await this.#firstTokenOf(prompt, text);
-      const piece = this.pieces.textOf(tokenId);
-      candidates.push({ text, tokenId, probability: probs.find((p) => p.tok_str === piece)?.prob ?? 0 });
+      candidates.push({ text, tokenId, probability: ranked.find((r) => r.tokenId === tokenId)?.probability ?? 0 });
     }
-    return { top: probs.slice(0, top).map((p) => this.#alternative(p)), candidates };
+    return { top: ranked.slice(0, top), candidates };
   }
 
   /** The token that would start `candidate` right after `prompt` (tokenized in context: SentencePiece adds "▁"). */

@@ -32,13 +32,21 @@ function gpt2ByteDecoder(): Map<string, number> {
  */
 export class PieceTable {
   readonly #textById: string[];
-  readonly #idByText = new Map<string, number>();
+  /** Ids per text, normal tokens first (a byte token can spell the same character). */
+  readonly #idsByText = new Map<string, number[]>();
 
-  private constructor(texts: string[], types: number[]) {
+  private constructor(
+    texts: string[],
+    types: number[],
+    /** The beginning-of-sequence token llama.cpp adds to a prompt (llama.node's text-only tokenize() leaves it out). */
+    readonly bos: number | null,
+  ) {
     this.#textById = texts;
     texts.forEach((text, id) => {
-      const existing = this.#idByText.get(text);
-      if (existing === undefined || (types[existing] !== TOKEN_NORMAL && types[id] === TOKEN_NORMAL)) this.#idByText.set(text, id);
+      const ids = this.#idsByText.get(text);
+      if (!ids) this.#idsByText.set(text, [id]);
+      else if (types[id] === TOKEN_NORMAL && types[ids[0]!] !== TOKEN_NORMAL) ids.unshift(id);
+      else ids.push(id);
     });
   }
 
@@ -65,16 +73,25 @@ export class PieceTable {
       }
       return bytes.length === 1 && (bytes[0]! & 0x80) !== 0 ? `byte: \\x${bytes[0]!.toString(16)}` : bytes.toString('utf8');
     });
-    return new PieceTable(texts, typeList);
+    const addBos = file.metadata.get('tokenizer.ggml.add_bos_token');
+    const bosId = file.metadata.get('tokenizer.ggml.bos_token_id');
+    const adds = addBos?.type === GgufValueType.BOOL ? addBos.value : kind === 'llama';
+    const bos = adds && bosId && bosId.type !== GgufValueType.ARRAY && bosId.type !== GgufValueType.STRING ? Number(bosId.value) : null;
+    return new PieceTable(texts, typeList, bos);
   }
 
   get size(): number {
     return this.#textById.length;
   }
 
-  /** The id of a token as llama.node wrote it, or -1 when the text is not one token of this vocabulary. */
-  idOf(text: string): number {
-    return this.#idByText.get(text) ?? -1;
+  /**
+   * The id of a token as llama.node wrote it, or -1 when the text is not one token of this vocabulary. `occurrence`
+   * picks among tokens that share the text: in a list sorted by probability, the k-th entry with a shared text is
+   * taken to be the k-th of its ids (normal tokens first) — the best llama.node's text-only output allows.
+   */
+  idOf(text: string, occurrence = 0): number {
+    const ids = this.#idsByText.get(text);
+    return ids?.[Math.min(occurrence, ids.length - 1)] ?? -1;
   }
 
   /** The text llama.node writes for this token id. */

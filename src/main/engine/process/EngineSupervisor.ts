@@ -94,6 +94,7 @@ export class EngineSupervisor {
   #consecutiveCrashes = 0;
   #lastOutput: string[] = [];
   #restartTimer: NodeJS.Timeout | null = null;
+  #restartNow: (() => void) | null = null;
   #disposed = false;
   #stableTimer: NodeJS.Timeout | null = null;
   /** Restarts after a crash since the supervisor was created. */
@@ -120,7 +121,9 @@ export class EngineSupervisor {
   /** Starts the process if it is not running (calls do this themselves). */
   start(): Promise<void> {
     if (this.#disposed) return Promise.reject(new EngineError('ENGINE_DISPOSED', 'expected a running engine, found it shut down'));
-    this.#ready ??= this.#spawn();
+    // After a crash #ready is the pending restart (backoff, spawn, reloads): callers wait for the models to be back.
+    this.#ready ??= this.#spawn().then(() => this.#reload());
+    this.#ready.catch(() => (this.#ready = null));
     return this.#ready;
   }
 
@@ -168,6 +171,8 @@ export class EngineSupervisor {
     if (this.#process !== child) return;
     this.#process = null;
     this.#ready = null;
+    // Sessions of the process that died are gone, whether or not a new process has started yet.
+    this.#generation++;
     if (this.#stableTimer) clearTimeout(this.#stableTimer);
     const cause = describeExit(exit.code, exit.signal);
     const lastOutput = [...this.#lastOutput];
@@ -197,25 +202,28 @@ export class EngineSupervisor {
     const { initial, max } = this.#options.restartDelayMs ?? { initial: 200, max: 10_000 };
     const delay = Math.min(max, initial * 2 ** (this.#consecutiveCrashes - 1));
     this.#options.onChange?.();
-    this.#restartTimer = setTimeout(() => {
-      this.#restartTimer = null;
-      void this.#restart();
-    }, delay);
+    this.#ready = new Promise<void>((resolve) => {
+      this.#restartNow = resolve;
+      this.#restartTimer = setTimeout(resolve, delay);
+    }).then(() => this.#restart());
+    this.#ready.catch(() => (this.#ready = null));
   }
 
   async #restart(): Promise<void> {
-    if (this.#disposed || this.#ready) return;
+    this.#restartTimer = null;
+    this.#restartNow = null;
+    if (this.#disposed) throw new EngineError('ENGINE_DISPOSED', 'expected a running engine, found it shut down');
     this.restarts++;
-    // Calls made meanwhile wait for the reloads: the app's models are back before anything else runs.
-    const ready = this.#spawn().then(() => this.#reload());
-    this.#ready = ready;
     try {
-      await ready;
+      await this.#spawn();
+      // The app's models are back before anything else runs.
+      await this.#reload();
       // Stable for a while: the next crash starts the backoff again from its initial delay.
       this.#stableTimer = setTimeout(() => (this.#consecutiveCrashes = 0), 30_000);
       this.#stableTimer.unref();
     } catch (error) {
       this.#log('error', `engine restart failed: ${(error as Error).message}`);
+      throw error;
     } finally {
       this.#options.onChange?.();
     }
@@ -292,6 +300,8 @@ export class EngineSupervisor {
     this.#disposed = true;
     if (this.#restartTimer) clearTimeout(this.#restartTimer);
     if (this.#stableTimer) clearTimeout(this.#stableTimer);
+    // Callers waiting for a pending restart get ENGINE_DISPOSED instead of waiting forever.
+    this.#restartNow?.();
     const child = this.#process;
     if (!child) return;
     const exited = new Promise<void>((resolve) => child.onExit(() => resolve()));

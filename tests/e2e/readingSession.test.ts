@@ -62,6 +62,16 @@ describe.skipIf(!ctSeries || !imageCases)('reading session (needs ../shared/data
     await expect.poll(() => page.getByTestId('study-row').count()).toBeGreaterThan(1);
   });
 
+  it('shows a structured report (no pixels) as its content text', async () => {
+    const { page } = ui;
+    await page.getByTestId('study-row').filter({ hasText: 'SR' }).first().dblclick();
+    await page.getByTestId('sr-report').waitFor();
+    await expect.poll(() => page.getByTestId('sr-report').textContent()).not.toContain('Loading…');
+    expect(((await page.getByTestId('sr-report').textContent()) ?? '').length).toBeGreaterThan(100);
+    await ui.screenshot('02b-structured-report');
+    await page.getByTestId('tab-studies').click();
+  });
+
   it('opens the study, scrolls by key and wheel, and windows by preset key and right-drag', async () => {
     const { page } = ui;
     await page.getByTestId('study-row').filter({ hasText: 'Lymphoma' }).click();

@@ -26,8 +26,8 @@ export function ReadingScreen({ active }: { active: boolean }) {
   }
   return (
     <div className="reading-screen">
-      <Viewer key={study.studyInstanceUid} study={study} active={active} onImageChange={setImage} />
-      <ReasoningPanel key={study.studyInstanceUid} study={study} image={image} active={active} />
+      <Viewer key={`viewer-${study.studyInstanceUid}`} study={study} active={active} onImageChange={setImage} />
+      <ReasoningPanel key={`panel-${study.studyInstanceUid}`} study={study} image={image} active={active} />
     </div>
   );
 }

@@ -1,5 +1,5 @@
 import { useState } from 'react';
-import type { IngestProgressEvent } from '../../../shared/contract';
+import type { EmbedProgressEvent, IngestProgressEvent } from '../../../shared/contract';
 import { EmptyState } from '../components/EmptyState';
 import { ErrorNotice } from '../components/ErrorNotice';
 import { Icon } from '../components/Icon';
@@ -25,6 +25,26 @@ export function KnowledgeSection() {
   const [casesFolder, setCasesFolder] = useState('');
   const [ingest, setIngest] = useState<IngestState | null>(null);
   const [removeError, setRemoveError] = useState<unknown>(null);
+  const [embedding, setEmbedding] = useState<{ runId: string | null; progress: EmbedProgressEvent | null; error: unknown; running: boolean } | null>(null);
+
+  useApiEvent(window.api.knowledge.onEmbedProgress, (event) => {
+    setEmbedding((s) => (s && (s.runId === event.runId || (s.running && s.runId === null)) ? { ...s, runId: event.runId, progress: event } : s));
+  });
+
+  const embed = async (): Promise<void> => {
+    setEmbedding({ runId: null, progress: null, error: null, running: true });
+    let runId: string;
+    try {
+      runId = (await window.api.knowledge.embed()).runId;
+    } catch (e) {
+      setEmbedding({ runId: null, progress: null, error: e, running: false });
+      return;
+    }
+    setEmbedding((s) => (s ? { ...s, runId } : s));
+    const outcome = await runTracker().wait(runId);
+    setEmbedding((s) => (s ? { ...s, running: false, error: outcome.status === 'failed' ? outcome.error : null } : s));
+    stats.reload();
+  };
 
   useApiEvent(window.api.knowledge.onIngestProgress, (event) => {
     setIngest((s) => {
@@ -102,6 +122,36 @@ export function KnowledgeSection() {
                 <span className="text-warn"> · no embedding model: retrieval is lexical (bm25) only</span>
               )}
             </dd>
+            {s.embeddingModel && s.vectors < s.passages ? (
+              <>
+                <dt />
+                <dd>
+                  <div className="progress-row">
+                    {embedding?.running ? (
+                      <>
+                        <ProgressBar
+                          done={embedding.progress?.done ?? 0}
+                          total={embedding.progress?.total ?? null}
+                          label={embedding.progress ? `${embedding.progress.done.toLocaleString()} / ${embedding.progress.total.toLocaleString()} passages embedded` : 'Starting…'}
+                          testId="embed-progress"
+                        />
+                        <button type="button" className="btn btn-danger" onClick={() => embedding.runId && void window.api.runs.cancel({ runId: embedding.runId })}>
+                          <Icon name="stop" /> Cancel
+                        </button>
+                      </>
+                    ) : (
+                      <>
+                        <span className="text-warn">{(s.passages - s.vectors).toLocaleString()} passages have no vector yet (they are found by keyword only).</span>
+                        <button type="button" className="btn btn-small" onClick={() => void embed()} data-testid="embed-start">
+                          Embed them now
+                        </button>
+                      </>
+                    )}
+                  </div>
+                  {embedding?.error ? <ErrorNotice error={embedding.error} compact /> : null}
+                </dd>
+              </>
+            ) : null}
             <dt>Image cases</dt>
             <dd>
               {s.cases.toLocaleString()} cases · {s.caseImages.toLocaleString()} images{' '}

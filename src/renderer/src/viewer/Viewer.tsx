@@ -433,10 +433,12 @@ function SeriesViewport({
         style={{ cursor: tool === 'pan' ? 'grab' : tool === 'zoom' ? 'zoom-in' : 'crosshair' }}
       >
         <canvas ref={canvasRef} className="viewport-canvas" data-testid="viewport-canvas" />
-        {undisplayable ? (
+        {undisplayable && series.isReport && instance ? (
+          <ReportView key={instance.sopInstanceUid} sopInstanceUid={instance.sopInstanceUid} reason={undisplayable} />
+        ) : undisplayable ? (
           <div className="viewport-message">
             <Icon name="info" size={24} />
-            <p>{series.isReport ? 'This series is a structured report: it has no image to show.' : 'This image cannot be shown.'}</p>
+            <p>This image cannot be shown.</p>
             <p className="muted">{undisplayable}</p>
           </div>
         ) : frameError ? (
@@ -498,6 +500,23 @@ function SeriesViewport({
         </div>
         {slices.length > 1 ? <SliceScrollbar index={index} count={slices.length} onChange={setIndex} /> : null}
       </div>
+    </div>
+  );
+}
+
+/** A structured report (SR) has no pixels: its content tree is shown as text instead. */
+function ReportView({ sopInstanceUid, reason }: { sopInstanceUid: string; reason: string }) {
+  const report = useAsync(() => window.api.studies.report({ sopInstanceUid }), [sopInstanceUid]);
+  return (
+    <div className="report-view" data-testid="sr-report">
+      <div className="report-view-head">
+        <Icon name="file" /> Structured report <span className="muted">· {reason}</span>
+      </div>
+      {report.error ? (
+        <ErrorNotice error={report.error} title="The report content could not be read" />
+      ) : (
+        <pre className="report-text">{report.data?.text ?? 'Loading…'}</pre>
+      )}
     </div>
   );
 }

@@ -28,6 +28,8 @@ export default defineConfig({
         input: {
           index: resolve('src/main/index.ts'),
           bridgeMain: resolve('src/main/bridgeMain.ts'),
+          // The model engine's process entry (utilityProcess in the app, fork under Node).
+          engineChild: resolve('src/main/engine/process/engineChild.ts'),
         },
       },
     },

@@ -4,6 +4,7 @@
 import { app, BrowserWindow, dialog, session } from 'electron';
 import { join } from 'node:path';
 import { composeApp, type App } from './compose';
+import { utilityProcessSpawner } from './engine/utilityProcessHost';
 import { registerElectronIpc } from './ipc/electronTransport';
 import { contentSecurityPolicy, isAllowedRequest, secureWebPreferences } from './windowSecurity';
 
@@ -35,6 +36,9 @@ async function start(): Promise<void> {
     dataDir: app.getPath('userData'),
     resourcesDir,
     version: app.getVersion(),
+    // Model runtimes run in a utilityProcess: a bad model file can crash it, never the app.
+    engineSpawner: utilityProcessSpawner(join(import.meta.dirname, 'engineChild.js')),
+    autoLoadModels: true,
     dialogs: {
       async open(request) {
         const result = await dialog.showOpenDialog({

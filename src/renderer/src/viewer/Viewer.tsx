@@ -496,7 +496,7 @@ function SeriesViewport({
             {effectiveWindow ? formatWindow(effectiveWindow) : '—'}
             {presetName ? ` · ${presetName}` : userWindow ? '' : ' · file'}
           </div>
-          {displayInvert ? <div>Inverted</div> : null}
+          {invert ? <div>Inverted</div> : null}
         </div>
         {slices.length > 1 ? <SliceScrollbar index={index} count={slices.length} onChange={setIndex} /> : null}
       </div>

@@ -90,6 +90,8 @@ export class LlamaNodeReasoner implements Reasoner {
   readonly mediaMarker = MEDIA_MARKER;
   readonly hasVision: boolean;
   readonly contextSize: number;
+  /** Whether the model's chat template renders with jinja (read once: model info is slow to build). */
+  readonly #jinja: boolean;
   /** What the native context last evaluated (prompt + output), for counting cache reuse on calls with images. */
   #last: { text: string; media: string[]; recoveries: number } | null = null;
 
@@ -102,6 +104,8 @@ export class LlamaNodeReasoner implements Reasoner {
   ) {
     this.contextSize = contextSize;
     this.hasVision = projector !== null && context.native.getMultimodalSupport().vision;
+    const { jinja } = context.native.getModelInfo().chatTemplates;
+    this.#jinja = !!(jinja?.default || jinja?.toolUse);
   }
 
   static async load(options: LlamaNodeReasonerOptions): Promise<LlamaNodeReasoner> {
@@ -166,8 +170,8 @@ export class LlamaNodeReasoner implements Reasoner {
       role: m.role,
       content: [...(m.images ?? []).map(() => MEDIA_MARKER), m.content].join('\n'),
     }));
-    const formatted = this.context.native.getFormattedChat(chat, undefined, { jinja: true, add_generation_prompt: true });
-    return formatted.prompt;
+    const formatted = this.context.native.ctx.getFormattedChat(chat, undefined, { jinja: this.#jinja, add_generation_prompt: true });
+    return typeof formatted === 'string' ? formatted : formatted.prompt;
   }
 
   #requireVision(images: ModelImageInput[]): void {

@@ -19,6 +19,14 @@ export type { LlamaChatMessage, LlamaCompletionOptions, LlamaCompletionResult, L
  * (the types come from its `lib/binding`, which does compile).
  */
 export interface LlamaNodeContext {
+  /** The native context (the wrapper's chat formatting re-reads all model metadata on every call: ~4 ms). */
+  ctx: {
+    getFormattedChat(
+      messages: LlamaChatMessage[],
+      template?: string,
+      params?: { jinja?: boolean; add_generation_prompt?: boolean },
+    ): JinjaFormattedChatResult | string;
+  };
   getModelInfo(): ModelInfo;
   getSystemInfo(): string;
   getFormattedChat(

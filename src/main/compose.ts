@@ -19,6 +19,7 @@ import { KnowledgeService } from './knowledge/KnowledgeService';
 import { createReasoningHandlers } from './ipc/handlers/reasoningHandlers';
 import { createStudiesHandlers } from './ipc/handlers/studiesHandlers';
 import { ReasoningService } from './reasoning/ReasoningService';
+import { caseRetrieverFrom, knowledgeFingerprintFrom, passageRetrieverFrom } from './reasoning/serviceAdapters';
 import { StudyImageSource } from './reasoning/StudyImageSource';
 import { RunRegistry } from './runs/RunRegistry';
 import { SettingsService } from './settings/SettingsService';
@@ -88,9 +89,14 @@ export async function composeApp(config: AppConfig): Promise<App> {
   const reasoning = new ReasoningService({
     // NOT_AVAILABLE until a reasoner is loaded (engine.load, or at start with autoLoadModels).
     reasoner: () => engine.reasoner(),
-    passages: () => null,
-    cases: () => null,
-    images: new StudyImageSource(),
+    // The knowledge base and the case corpus once they hold something (empty: queries get "None", CDIR says why).
+    passages: () => (knowledge.stats().passages > 0 ? passageRetrieverFrom(knowledge) : null),
+    cases: () => (knowledge.cases.counts().caseImages > 0 ? caseRetrieverFrom(knowledge.cases) : null),
+    images: new StudyImageSource({
+      renderInstance: (request) => studies.renderModelImage(request),
+      renderFile: (path, request) => studies.renderFileImage(path, request),
+    }),
+    fingerprint: () => knowledgeFingerprintFrom(knowledge),
     settings,
     audit,
     emit: (event) => bus.emit('reasoning.event', event),

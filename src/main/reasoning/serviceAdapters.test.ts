@@ -54,3 +54,16 @@ describe('service adapters', () => {
     expect(cases[1]!.image).toEqual({ path: join(dir, 'b.jpg') });
   });
 });
+
+describe('knowledge fingerprint', () => {
+  it('depends on what was ingested, not on its order, and is null for an empty knowledge base', async () => {
+    const { knowledgeFingerprintFrom } = await import('./serviceAdapters');
+    const a = knowledgeFingerprintFrom({ stats: () => ({ sources: [{ sha256: 'x' }, { sha256: 'y' }], embeddingModel: { sha256: 'e' } }) });
+    const b = knowledgeFingerprintFrom({ stats: () => ({ sources: [{ sha256: 'y' }, { sha256: 'x' }], embeddingModel: null }) });
+    const c = knowledgeFingerprintFrom({ stats: () => ({ sources: [{ sha256: 'y' }], embeddingModel: null }) });
+    expect(a.knowledgeBase).toBe(b.knowledgeBase);
+    expect(a.knowledgeBase).not.toBe(c.knowledgeBase);
+    expect([a.embedding, b.embedding]).toEqual(['e', null]);
+    expect(knowledgeFingerprintFrom({ stats: () => ({ sources: [], embeddingModel: null }) }).knowledgeBase).toBeNull();
+  });
+});

@@ -1,7 +1,8 @@
+import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import type { CaseSearchHit, RetrievalMode, SearchHit } from '../../shared/contract';
 import { throwIfAborted } from '../errors/AppError';
-import type { CaseRetriever, PassageRetriever, SimilarCase } from './ports';
+import type { CaseRetriever, KnowledgeFingerprint, PassageRetriever, SimilarCase } from './ports';
 import { mimeOf } from './StudyImageSource';
 
 /** What the loop needs of the knowledge service's text search (hits carry the whole passage text). */
@@ -47,5 +48,23 @@ export function caseRetrieverFrom(library: ImageCaseSearch): CaseRetriever {
       }
       return cases;
     },
+  };
+}
+
+/** What the audit's knowledge fingerprint needs of the knowledge service. */
+export interface KnowledgeStatsSource {
+  stats(): { sources: { sha256: string }[]; embeddingModel: { sha256: string } | null };
+}
+
+/**
+ * The knowledge base's identity for the audit record: a hash over its sources' content hashes (what was ingested,
+ * not when), and the embedding model's hash. Null when the knowledge base is empty.
+ */
+export function knowledgeFingerprintFrom(service: KnowledgeStatsSource): KnowledgeFingerprint {
+  const stats = service.stats();
+  const sources = stats.sources.map((s) => s.sha256).sort();
+  return {
+    embedding: stats.embeddingModel?.sha256 ?? null,
+    knowledgeBase: sources.length ? createHash('sha256').update(sources.join('\n')).digest('hex') : null,
   };
 }

@@ -92,6 +92,25 @@ describe('EngineService', () => {
     expect(norm).toBeCloseTo(1, 5);
   });
 
+  it('routes native llama.cpp output into engine.log at the chosen level (the console stays quiet)', async () => {
+    const { readFile } = await import('node:fs/promises');
+    const before = (await readFile(engine.logPath, 'utf8').catch(() => '')).length;
+    useModels({ reasoner: models.textModel, mmproj: models.mmproj }, { logLevel: 'debug' });
+    await engine.load(['reasoner']);
+    const debugLines = (await readFile(engine.logPath, 'utf8')).slice(before);
+    // llama.cpp's model loader and llama.node's own [INFO] lines, both from the engine process's output.
+    expect(debugLines).toMatch(/\[engine \d+\] .*llama_model_loader/);
+    expect(debugLines).toMatch(/DEBUG .*\[engine \d+\] \[INFO\]/);
+    expect(debugLines).toMatch(/INFO  loaded reasoner/);
+
+    const mark = (await readFile(engine.logPath, 'utf8')).length;
+    useModels({}, { logLevel: 'warn' });
+    await engine.load(['reasoner']);
+    const quiet = (await readFile(engine.logPath, 'utf8')).slice(mark);
+    expect(quiet).not.toMatch(/llama_model_loader|\[INFO\]|loaded reasoner/);
+    useModels({}, { logLevel: 'warn' });
+  });
+
   describe('typed errors from real bad files; the previous model keeps serving', () => {
     const previousStillServes = async (): Promise<void> => {
       const reasoner = engine.reasoner();

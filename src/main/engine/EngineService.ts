@@ -89,6 +89,7 @@ export class EngineService {
     this.#supervisor = new EngineSupervisor({
       spawner: deps.spawner ?? nodeEngineSpawner(),
       logLevel: level,
+      // The supervisor already filtered by level.
       log: (lvl, text) => this.#log.write(lvl, text),
       onCrash: (crash) => deps.onCrash?.(crash),
       onChange: () => this.#emit(),
@@ -130,6 +131,12 @@ export class EngineService {
       reranker: { ...this.#status.reranker },
       visionReady: this.#reasoner?.hasVision ?? false,
     };
+  }
+
+  /** The service's own lines in the engine log, at the level chosen in settings. */
+  #note(level: LogLevel, text: string): void {
+    const order: LogLevel[] = ['error', 'warn', 'info', 'debug'];
+    if (order.indexOf(level) <= order.indexOf(this.#deps.settings.get().engine.logLevel)) this.#log.write(level, text);
   }
 
   #emit(): void {
@@ -281,7 +288,7 @@ export class EngineService {
         }
       }
       this.#status[role] = { role, state: 'ready', path, sha256: identity.sha256, error: null };
-      this.#log.write('info', `loaded ${role} ${path} (sha256 ${identity.sha256})`);
+      this.#note('info', `loaded ${role} ${path} (sha256 ${identity.sha256})`);
     } catch (error) {
       const payload = toErrorPayload(error);
       const serving = role === 'reasoner' ? this.#reasoner : role === 'embedding' ? this.#embedder : this.#reranker;
@@ -289,7 +296,7 @@ export class EngineService {
       this.#status[role] = serving
         ? { role, state: 'ready', path: previous.path, sha256: previous.sha256, error: payload }
         : { role, state: 'failed', path, sha256: null, error: payload };
-      this.#log.write('error', `could not load ${role} ${path}: ${payload.code}: ${payload.message}`);
+      this.#note('error', `could not load ${role} ${path}: ${payload.code}: ${payload.message}`);
       throw error;
     } finally {
       this.#emit();

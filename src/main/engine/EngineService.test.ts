@@ -101,7 +101,7 @@ describe('EngineService', () => {
     // llama.cpp's model loader and llama.node's own [INFO] lines, both from the engine process's output.
     expect(debugLines).toMatch(/\[engine \d+\] .*llama_model_loader/);
     expect(debugLines).toMatch(/DEBUG .*\[engine \d+\] \[INFO\]/);
-    expect(debugLines).toMatch(/INFO  loaded reasoner/);
+    expect(debugLines).toMatch(/INFO {2}loaded reasoner/);
 
     const mark = (await readFile(engine.logPath, 'utf8')).length;
     useModels({}, { logLevel: 'warn' });

@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Settings } from '../../src/shared/contract';
 import { AuditStore } from '../../src/main/audit/AuditStore';
@@ -8,7 +8,10 @@ import { ReasoningService } from '../../src/main/reasoning/ReasoningService';
 import { StudyImageSource } from '../../src/main/reasoning/StudyImageSource';
 import { formatRetrieveBlock } from '../../src/main/reasoning/transcriptText';
 import { hit } from '../../src/main/reasoning/testing/doubles';
-import { InProcessLlamaReasoner } from '../../src/main/reasoning/testing/InProcessLlamaReasoner';
+import { createHash } from 'node:crypto';
+import { loadModel } from '@fugood/llama.node';
+import { LlamaNodeReasoner } from '../../src/main/engine/llama/LlamaNodeReasoner';
+import type { ModelIdentity } from '../../src/main/engine/ports';
 import { defaultSettings } from '../../src/main/settings/defaultSettings';
 import { openStore } from '../../src/main/store/openStore';
 import type { BenchSuite, BenchTable } from '../BenchContext';
@@ -81,7 +84,7 @@ export const reasoningSuite: BenchSuite = async ({ workDir, quick, log }) => {
     notes: [
       'End to end = ReasoningService.ask: image hashing, prompt, parser, events, escaping, 3 retrievals, answer probe, audit write.',
       'Loop = end to end − time inside Reasoner calls − retrieval; a larger model only lowers its share.',
-      'Retrieval is an in-memory double here (the knowledge suite measures real search). Reasoner: in-process llama.node.',
+      'Retrieval is an in-memory double here (the knowledge suite measures real search). Reasoner: the engine\'s LlamaNodeReasoner, in this process.',
     ],
   };
   const ratio: BenchTable = {
@@ -111,8 +114,9 @@ export const reasoningSuite: BenchSuite = async ({ workDir, quick, log }) => {
 
 /** Session-level continuation without a grammar: generate, append a retrieve block, generate, … (3 rounds). */
 async function continuationOnly(model: string, runs: number): Promise<Measured['rounds']> {
-  const reasoner = await InProcessLlamaReasoner.load({ model, contextSize: 4096, threads: 1 });
-  const count = async (text: string): Promise<number> => (await reasoner.context.tokenize(text)).tokens.length;
+  const reasoner = await LlamaNodeReasoner.load({ model: identify(model), contextSize: 4096, threads: 1 });
+  const tokenizer = await loadModel({ model, vocab_only: true });
+  const count = async (text: string): Promise<number> => (await tokenizer.tokenize(text)).tokens.length;
   const rows: Measured['rounds'] = [];
   try {
     for (let i = 0; i < runs; i++) {
@@ -130,6 +134,7 @@ async function continuationOnly(model: string, runs: number): Promise<Measured['
     }
   } finally {
     await reasoner.dispose();
+    await tokenizer.release();
   }
   return [1, 2, 3].map((round) => {
     const r = rows.filter((x) => x.round === round);
@@ -156,7 +161,16 @@ interface Measured {
 }
 
 async function measure(target: Target, runs: number, workDir: string, log: (line: string) => void): Promise<Measured> {
-  const reasoner = await InProcessLlamaReasoner.load({ model: target.model, mmproj: target.mmproj, contextSize: 4096, threads: 1 });
+  const reasoner = await LlamaNodeReasoner.load({
+    model: identify(target.model),
+    projector: target.mmproj ? identify(target.mmproj) : null,
+    contextSize: 4096,
+    threads: 1,
+    mmprojOffload: false,
+  });
+  // A second context counts tokens where the blocks stand, images included (the reasoner does not expose its tokenizer).
+  const tokenizer = await loadModel({ model: target.model, n_ctx: 4096, n_threads: 1 });
+  if (target.mmproj) await tokenizer.initMultimodal({ path: target.mmproj, use_gpu: false });
   const dir = mkdtempSync(join(workDir, 'reasoning-'));
   const db = openStore(join(dir, 'bench.sqlite'));
   try {
@@ -180,7 +194,7 @@ async function measure(target: Target, runs: number, workDir: string, log: (line
     const prefill: { round: number; appended: number; prefilled: number; cached: number }[] = [];
     const media = target.image ? [target.image] : [];
     const count = async (text: string): Promise<number> =>
-      (await reasoner.context.tokenize(text, { media_paths: media })).tokens.length;
+      (await tokenizer.tokenize(text, { media_paths: media })).tokens.length;
     for (let i = 0; i <= runs; i++) {
       const runId = `bench-${i}`;
       const started = performance.now();
@@ -192,7 +206,9 @@ async function measure(target: Target, runs: number, workDir: string, log: (line
       if (i === 0) continue; // warm-up: first evaluation of the prompt, statement preparation
       const record = audit.get(runId);
       const attempt = record.attempts[0]!;
-      if (attempt.queries.length !== ROUNDS) throw new Error(`expected ${ROUNDS} rounds, found ${attempt.queries.length}`);
+      if (attempt.queries.length !== ROUNDS) {
+        throw new Error(`expected ${ROUNDS} rounds, found ${attempt.queries.length} (${record.status}: ${record.error?.message ?? record.endReason})`);
+      }
       const model = record.timings.modelMs;
       const retrieval = record.timings.retrievalMs;
       const tokens = attempt.modelCalls.reduce((n, c) => n + c.generatedTokens, 0);
@@ -229,7 +245,13 @@ async function measure(target: Target, runs: number, workDir: string, log: (line
     db.close();
     rmSync(dir, { recursive: true, force: true });
     await reasoner.dispose();
+    await tokenizer.release();
   }
+}
+
+function identify(path: string): ModelIdentity {
+  const bytes = readFileSync(path);
+  return { path, name: path.split('/').pop()!, sha256: createHash('sha256').update(bytes).digest('hex'), sizeBytes: bytes.length };
 }
 
 /** Where the loop's text for round `round` sits: from the newline before its `<retrieve>` to the end of the block. */

@@ -2,8 +2,10 @@ export interface RepetitionOptions {
   /** Shortest and longest repeating unit looked for, in characters. Defaults to 3 and 80. */
   minPeriod?: number;
   maxPeriod?: number;
-  /** How many back-to-back copies of the unit make a loop. Defaults to 6. */
+  /** Back-to-back copies of the unit that make a loop, at least. Defaults to 4. */
   copies?: number;
+  /** …and the repeated run must span this many characters (short repeats such as "hahaha" are not loops). Defaults to 160. */
+  minSpan?: number;
   /** Check every this many tokens (the check is O(maxPeriod × copies)). Defaults to 8. */
   every?: number;
 }
@@ -16,6 +18,7 @@ export class RepetitionDetector {
   readonly #min: number;
   readonly #max: number;
   readonly #copies: number;
+  readonly #minSpan: number;
   readonly #every: number;
   #tail = '';
   #tokens = 0;
@@ -23,13 +26,14 @@ export class RepetitionDetector {
   constructor(options: RepetitionOptions = {}) {
     this.#min = options.minPeriod ?? 3;
     this.#max = options.maxPeriod ?? 80;
-    this.#copies = options.copies ?? 6;
+    this.#copies = options.copies ?? 4;
+    this.#minSpan = options.minSpan ?? 160;
     this.#every = options.every ?? 8;
   }
 
-  /** Adds a token's text; true once the recent text is one unit repeated `copies` times. */
+  /** Adds a token's text; true once the recent text is one unit repeated over `minSpan` characters. */
   push(text: string): boolean {
-    const keep = this.#max * this.#copies;
+    const keep = Math.max(this.#max * this.#copies, this.#minSpan + this.#max);
     this.#tail = (this.#tail + text).slice(-keep);
     if (++this.#tokens % this.#every !== 0) return false;
     return this.looping();
@@ -37,11 +41,13 @@ export class RepetitionDetector {
 
   looping(): boolean {
     const t = this.#tail;
-    for (let p = this.#min; p <= this.#max && p * this.#copies <= t.length; p++) {
+    for (let p = this.#min; p <= this.#max; p++) {
+      const copies = Math.max(this.#copies, Math.ceil(this.#minSpan / p));
+      if (p * copies > t.length) break;
       const unit = t.slice(t.length - p);
       if (!/\S/.test(unit)) continue;
       let ok = true;
-      for (let c = 2; c <= this.#copies && ok; c++) {
+      for (let c = 2; c <= copies && ok; c++) {
         ok = t.slice(t.length - c * p, t.length - (c - 1) * p) === unit;
       }
       if (ok) return true;

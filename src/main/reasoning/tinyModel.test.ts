@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -11,7 +12,8 @@ import { createProtocolGrammar, type ProtocolGrammar } from './protocolGrammar';
 import { ReasoningService } from './ReasoningService';
 import { StudyImageSource } from './StudyImageSource';
 import { FakeCases, hit } from './testing/doubles';
-import { InProcessLlamaReasoner } from './testing/InProcessLlamaReasoner';
+import { LlamaNodeReasoner } from '../engine/llama/LlamaNodeReasoner';
+import type { ModelIdentity } from '../engine/ports';
 
 /**
  * End to end on a tiny random-weight multimodal llama (real llama.node tokens and probabilities): a GBNF grammar keeps
@@ -33,6 +35,11 @@ async function locateTinyModels(): Promise<{ model: string; mmproj: string; imag
 }
 
 const tiny = await locateTinyModels();
+
+function identify(path: string): ModelIdentity {
+  const bytes = readFileSync(path);
+  return { path, name: path.split('/').pop()!, sha256: createHash('sha256').update(bytes).digest('hex'), sizeBytes: bytes.length };
+}
 
 /** Forces `queries` retrieval rounds, then the answer; letters and spaces only, short, so a random model finishes. */
 function forcedRounds(queries: number): ProtocolGrammar {
@@ -62,13 +69,20 @@ const passages = (texts: Record<string, string> = {}): PassageRetriever & { quer
 };
 
 describe.skipIf(tiny === null)('Med-RwR loop on the tiny real model (grammar-constrained; skipped without tests/fixtures/gguf/tinyModels.ts)', () => {
-  let reasoner: InProcessLlamaReasoner;
+  let reasoner: LlamaNodeReasoner;
   let dir: string;
   let db: Db;
   let audit: AuditStore;
 
   beforeAll(async () => {
-    reasoner = await InProcessLlamaReasoner.load({ model: tiny!.model, mmproj: tiny!.mmproj, contextSize: 4096 });
+    // The engine's own adapter (what the engine child process runs), in this process.
+    reasoner = await LlamaNodeReasoner.load({
+      model: identify(tiny!.model),
+      projector: identify(tiny!.mmproj),
+      contextSize: 4096,
+      threads: 1,
+      mmprojOffload: false,
+    });
     dir = mkdtempSync(join(tmpdir(), 'medrwr-tiny-'));
     db = openStore(join(dir, 'db.sqlite'));
     audit = new AuditStore(db);

@@ -68,6 +68,8 @@ describe('EngineService', () => {
     expect(status.visionReady).toBe(true);
     expect(status.processAlive).toBe(true);
     expect(status.threads).toBe(1);
+    // GPU detection ran in the engine process before the first load (this machine: CPU only, no VRAM).
+    expect(status.gpu?.backend).toMatch(/^(cpu|cuda|vulkan|metal)$/);
     expect(statuses.some((s) => s.reasoner.state === 'loading')).toBe(true);
     const reasoner = engine.reasoner()!;
     expect(reasoner.model.sha256).toBe(status.reasoner.sha256);

@@ -172,6 +172,8 @@ export class EngineService {
   load(roles?: ModelRole[]): Promise<EngineStatus> {
     return this.#serial(async () => {
       const wanted = this.#roles(roles);
+      // Layers and the memory check depend on the GPU: ask the engine process once, before the first load.
+      if (!this.#gpu && wanted.some((r) => this.#pathOf(r) !== null)) await this.detectGpu().catch(() => undefined);
       let failure: unknown = null;
       for (const role of wanted) {
         try {
@@ -230,9 +232,14 @@ export class EngineService {
     }
   }
 
+  #pathOf(role: Role): string | null {
+    const { models } = this.#deps.settings.get();
+    return role === 'reasoner' ? models.reasoner : role === 'embedding' ? models.embedding : models.reranker;
+  }
+
   async #loadRole(role: Role): Promise<void> {
     const { models, engine } = this.#deps.settings.get();
-    const path = role === 'reasoner' ? models.reasoner : role === 'embedding' ? models.embedding : models.reranker;
+    const path = this.#pathOf(role);
     if (!path) {
       await this.#unloadRole(role);
       return;

@@ -1,7 +1,19 @@
 import type { AttemptRecord, ConfidenceReport, ExportedReport, RunRecord } from '../../shared/contract';
+import { matchAnswerToOption } from '../reasoning/confidence';
 import { StreamingTagParser } from '../reasoning/StreamingTagParser';
 
 export type StoredImage = { mime: string; bytes: Uint8Array } | null;
+
+const MEDIA_MARKER = '<__media__>';
+
+/** "B — Subdural hematoma" when the answer names one of the choices, else the answer as written. */
+export function describeAnswer(answer: string, choices: readonly string[] | null): string {
+  if (!choices?.length) return answer;
+  const i = matchAnswerToOption(answer, choices, true);
+  if (i === null) return answer;
+  const label = `${String.fromCharCode(65 + i)} — ${choices[i]}`;
+  return answer.trim().toLowerCase() === choices[i]!.trim().toLowerCase() || /^\(?[A-Z]\)?[.):]?$/.test(answer.trim()) ? label : `${label} (“${answer}”)`;
+}
 
 export function escapeHtml(text: string): string {
   return text
@@ -52,7 +64,10 @@ function reasoningBlocks(attempt: AttemptRecord): string {
   const open = parser.openTag;
   if (open) blocks.push({ kind: `${open} (unfinished)`, text: parser.openContent });
   return blocks
-    .map((b) => `<div class="block ${e(b.kind.split(' ')[0]!)}"><span class="tag">${e(b.kind)}</span><div>${e(b.text.trim()).replace(/\n/g, '<br>')}</div></div>`)
+    .map((b) => {
+      const text = e(b.text.trim()).replace(/\n/g, '<br>').replaceAll(e(MEDIA_MARKER), '<i>[similar-case image]</i>');
+      return `<div class="block ${e(b.kind.split(' ')[0]!)}"><span class="tag">${e(b.kind)}</span><div>${text}</div></div>`;
+    })
     .join('\n');
 }
 
@@ -85,7 +100,7 @@ export function exportRunHtml(record: RunRecord, image: StoredImage, caseImage: 
   const attempts = record.attempts
     .map(
       (a) => `<section class="attempt"><h3>Attempt ${a.attempt}${a.kept ? ' — kept' : ''}${a.attempt === 2 ? ' (CDIR)' : ''}</h3>
-<p class="muted">End: ${e(a.endReason)}${a.answer !== null ? ` · answer: <b>${e(a.answer)}</b>` : ''}</p>
+<p class="muted">End: ${e(a.endReason)}${a.answer !== null ? ` · answer: <b>${e(describeAnswer(a.answer, record.choices))}</b>` : ''}</p>
 ${reasoningBlocks(a)}
 <table class="kv">${confidenceRows(a.confidence)}</table>
 ${a.anomalies.length ? `<details><summary>${a.anomalies.length} protocol irregularities</summary><ul>${a.anomalies.map((x) => `<li>${e(x.kind)}: ${e(x.detail)}</li>`).join('')}</ul></details>` : ''}
@@ -127,7 +142,7 @@ ${img ? `<figure><img alt="Image given to the model" src="${img}"><figcaption cl
 ${caseImg && similar ? `<figure><img alt="Similar case image" src="${caseImg}"><figcaption class="muted">Similar case: ${e(similar.title)}</figcaption></figure>` : ''}
 </div>
 <h2>Answer</h2>
-${kept?.answer != null ? `<p class="answer">${e(kept.answer)}</p>` : `<p class="warn">No answer (${e(record.endReason)}).</p>`}
+${kept?.answer != null ? `<p class="answer">${e(describeAnswer(kept.answer, record.choices))}</p>` : `<p class="warn">No answer (${e(record.endReason)}).</p>`}
 ${kept ? `<table class="kv">${confidenceRows(kept.confidence)}</table>` : ''}
 <h2>Confidence-driven image re-retrieval (CDIR)</h2>
 <p>${e(record.cdir.decision)} — ${e(record.cdir.reason)} (threshold ${record.cdir.threshold})</p>

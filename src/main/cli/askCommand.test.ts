@@ -117,3 +117,14 @@ describe('npm run ask', () => {
     expect(c.errors.at(-1)).toMatch(/^ask: NOT_AVAILABLE: reasoning is not available: no reasoner model is loaded/);
   });
 });
+
+describe('npm run ask outcomes', () => {
+  it('names the chosen option and exits 4 when the run ends without an answer', async () => {
+    const answered = cli(testApp(new ScriptedReasoner({ script: [{ text: '<think> x </think>\n<answer> B </answer>', confidence: 0.99 }] })));
+    expect(await askCommand(['--question', 'Which?', '--choices', 'epidural,subdural'], answered)).toBe(0);
+    expect(answered.lines.join('\n')).toMatch(/\[answer\] B — subdural — confidence 0\.990/);
+    const silent = cli(testApp(new ScriptedReasoner({ script: ['<think> nothing to say </think>'] })));
+    expect(await askCommand(['--question', 'Which?', '--mode', 'rwr'], silent)).toBe(4);
+    expect(silent.lines.join('\n')).toMatch(/✘ no answer \(no-answer:eos\)/);
+  });
+});

@@ -2,6 +2,7 @@ import { writeFileSync } from 'node:fs';
 import { basename, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { AskRequest, ConfidenceReport, ReasoningEvent, ReasoningMode, SegmentKind } from '../../shared/contract';
+import { describeAnswer } from '../audit/exportHtml';
 import type { App } from '../compose';
 import type { ReplayOutcome } from '../reasoning/ReasoningService';
 import { toErrorPayload } from '../errors/AppError';
@@ -16,7 +17,8 @@ export const askUsage = `usage:
   npm run ask -- --export <runId> [--out <file.html>]  (self-contained HTML report)
 
   Streams the reasoning (think / query / retrieved passages / answer / CDIR) and writes the audit record to the
-  app's store (MEDRWR_DATA_DIR or ~/.medrwr-reasoning-station). --json prints the events as JSON lines.
+  app's store (MEDRWR_DATA_DIR or ~/.medrwr-reading-station). --json prints the events as JSON lines.
+  Exit status: 0 answered, 4 finished without an answer, 130 cancelled, 1 failed, 2 bad usage, 3 replay differs.
   --model/--mmproj set the reasoner in the settings (as the app would) and load it. Ctrl-C cancels the run.`;
 
 class UsageError extends Error {}
@@ -89,12 +91,14 @@ async function loadModels(app: App, context: CliContext, model?: string, mmproj?
 /** Runs one request as the app does (RunRegistry, events, audit) and prints it as it streams. */
 async function ask(app: App, context: CliContext, request: AskRequest, json: boolean, imageName: string | null): Promise<number> {
   app.reasoning.ready(request);
-  const printer = json ? new JsonPrinter(context) : new StreamPrinter(context);
+  const printer = json ? new JsonPrinter(context) : new StreamPrinter(context, request.choices ?? null);
   let runId = '';
+  let answered = false;
   const pending: ReasoningEvent[] = [];
   const unsubscribe = app.bus.subscribe((channel, payload) => {
     if (channel !== 'reasoning.event') return;
     const event = payload as ReasoningEvent;
+    if (event.type === 'done' && event.result.answer !== null) answered = true;
     if (!runId) pending.push(event);
     else if (event.runId === runId) printer.print(event);
   });
@@ -115,7 +119,8 @@ async function ask(app: App, context: CliContext, request: AskRequest, json: boo
     const outcome = await app.runs.waitFor(runId);
     printer.flush();
     if (!json) context.out(`  record: ${runId}  (npm run ask -- --export ${runId})`);
-    return outcome?.status === 'completed' ? 0 : outcome?.status === 'cancelled' ? 130 : 1;
+    if (outcome?.status === 'completed') return answered ? 0 : 4;
+    return outcome?.status === 'cancelled' ? 130 : 1;
   } finally {
     process.off('SIGINT', onSigint);
     unsubscribe();
@@ -190,7 +195,10 @@ class JsonPrinter implements Printer {
 class StreamPrinter implements Printer {
   #segment: SegmentKind | null = null;
   #line = '';
-  constructor(private readonly context: CliContext) {}
+  constructor(
+    private readonly context: CliContext,
+    private readonly choices: readonly string[] | null = null,
+  ) {}
 
   print(event: ReasoningEvent): void {
     switch (event.type) {
@@ -230,7 +238,9 @@ class StreamPrinter implements Printer {
         return;
       case 'answer':
         this.flush();
-        this.context.out(`[answer${event.attempt > 1 ? ` ${event.attempt}` : ''}] ${event.answer} — ${describeConfidence(event.confidence)}`);
+        this.context.out(
+          `[answer${event.attempt > 1 ? ` ${event.attempt}` : ''}] ${describeAnswer(event.answer, this.choices)} — ${describeConfidence(event.confidence)}`,
+        );
         return;
       case 'done': {
         this.flush();
@@ -239,7 +249,7 @@ class StreamPrinter implements Printer {
         this.context.out(
           r.answer === null
             ? `✘ no answer (${r.endReason}) · ${s(r.timings.totalMs)}`
-            : `✔ ${r.answer} · ${describeConfidence(r.confidence)} · attempt ${r.keptAttempt ?? 1} of ${r.attempts ?? 1} · ` +
+            : `✔ ${describeAnswer(r.answer, this.choices)} · ${describeConfidence(r.confidence)} · attempt ${r.keptAttempt ?? 1} of ${r.attempts ?? 1} · ` +
                 `${r.rounds} retrieval round${r.rounds === 1 ? '' : 's'} · ${s(r.timings.totalMs)} (model ${s(r.timings.modelMs)}, retrieval ${s(r.timings.retrievalMs)})`,
         );
         return;

@@ -109,7 +109,20 @@ export async function composeApp(config: AppConfig): Promise<App> {
     bus,
     settings,
     // Every item goes through the reasoning service (audited); NOT_AVAILABLE until a reasoner with vision is loaded.
-    modelRunner: () => new ReasoningItemRunner({ reasoning, audit }),
+    modelRunner: () =>
+      new ReasoningItemRunner({
+        reasoning,
+        audit,
+        fingerprint: () => knowledgeFingerprintFrom(knowledge),
+        resources: () => ({
+          knowledgeBase: knowledge.stats().passages > 0,
+          caseCorpus: knowledge.cases.counts().caseImages > 0,
+        }),
+      }),
+    // A model evaluation loads the configured models when none is loaded (the settings' paths, as engine.load).
+    prepareModels: async () => {
+      if (!engine.reasoner()) await engine.load();
+    },
     appVersion: config.version,
   });
 

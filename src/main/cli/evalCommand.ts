@@ -9,6 +9,7 @@ import type {
   ReasoningMode,
 } from '../../shared/contract';
 import { toErrorPayload } from '../errors/AppError';
+import { installBundledKnowledge } from '../knowledge/bundled/installBundledKnowledge';
 import type { App } from '../compose';
 import type { CliCommand, CliContext } from './CliContext';
 
@@ -17,6 +18,7 @@ export const evalUsage = `usage:
                       [--limit N] [--sample N[:seed]] [--seed N] [--label text] [--dry-run] [--out <dir>]
                       [--threshold P] [--confidence first-token|option-mass] [--max-tokens N] [--temperature T]
                       [--grammar] [--k N] [--rounds N] [--retrieval lexical|vector|hybrid]
+                      [--reasoner <gguf> --mmproj <gguf>]
   npm run eval -- resume <evalId> [--out <dir>]
   npm run eval -- list
   npm run eval -- report <evalId> [--out <dir>]
@@ -28,6 +30,8 @@ export const evalUsage = `usage:
   --dry-run  scripted answers instead of the model: checks the dataset, the images and the report pipeline.
   --dry-run-delay <ms>  simulated time per item in a dry run (to rehearse cancel and resume).
   --format   defaults to jsonl for *.jsonl, else vqa-rad.
+  --reasoner, --mmproj  set the models in this data directory's settings (as Settings → Models) before loading them;
+           without them a model evaluation loads the models already configured.
   Settings for this evaluation only (validated, frozen with it, never saved): --threshold <0..1> (CDIR),
   --confidence first-token|option-mass, --max-tokens N, --temperature T, --grammar (protocol-constrained decoding),
   --k N (passages per query), --rounds N (retrieval rounds), --retrieval lexical|vector|hybrid.`;
@@ -69,7 +73,14 @@ export const evalCommand: CliCommand = async (argv, context) => {
   }
 };
 
-function parseRequest(argv: string[]): { request: EvalRequest; out: string | undefined; delayMs: number } {
+interface RunArgs {
+  request: EvalRequest;
+  out: string | undefined;
+  delayMs: number;
+  models: { reasoner?: string; mmproj?: string };
+}
+
+function parseRequest(argv: string[]): RunArgs {
   const { values } = parseArgs({
     args: argv,
     options: {
@@ -92,6 +103,8 @@ function parseRequest(argv: string[]): { request: EvalRequest; out: string | und
       k: { type: 'string' },
       rounds: { type: 'string' },
       retrieval: { type: 'string' },
+      reasoner: { type: 'string' },
+      mmproj: { type: 'string' },
     },
     strict: true,
   });
@@ -132,7 +145,11 @@ function parseRequest(argv: string[]): { request: EvalRequest; out: string | und
   if (Object.keys(reasoning).length > 0 || Object.keys(retrieval).length > 0)
     request.settings = { reasoning, retrieval };
   const delayMs = values['dry-run-delay'] === undefined ? 0 : integer('--dry-run-delay', values['dry-run-delay']);
-  return { request, out: values.out, delayMs };
+  const models = {
+    ...(values.reasoner ? { reasoner: resolve(values.reasoner) } : {}),
+    ...(values.mmproj ? { mmproj: resolve(values.mmproj) } : {}),
+  };
+  return { request, out: values.out, delayMs, models };
 }
 
 function decimal(name: string, text: string): number {
@@ -148,9 +165,11 @@ function integer(name: string, text: string): number {
 }
 
 async function runCommand(argv: string[], context: CliContext): Promise<number> {
-  const { request, out, delayMs } = parseRequest(argv);
+  const { request, out, delayMs, models } = parseRequest(argv);
   const app = await context.app();
   if (delayMs > 0) app.evals.configureDryRun({ delayMs });
+  if (models.reasoner || models.mmproj) app.settings.update({ models });
+  if (!request.dryRun) await settleKnowledge(app, context);
   const evaluation = await app.evals.create(request);
   const detail = app.evals.get(evaluation.id);
   context.out(`evalId=${evaluation.id}`);
@@ -176,11 +195,21 @@ async function resumeCommand(argv: string[], context: CliContext): Promise<numbe
   if (values['dry-run-delay'] !== undefined)
     app.evals.configureDryRun({ delayMs: integer('--dry-run-delay', values['dry-run-delay']) });
   const before = app.evals.get(evalId).summary;
+  if (!before.dryRun) await settleKnowledge(app, context);
   context.out(`evalId=${evalId}`);
   context.out(
     `resuming ${before.dataset}: ${before.resultsDone}/${before.resultsTotal} results recorded, ${before.failed} failed (retried)`,
   );
   return follow(app, evalId, () => app.evals.resume(evalId), values.out, context);
+}
+
+/**
+ * A fresh data directory builds the bundled knowledge base in the background; a model evaluation waits for it, so
+ * that every item (and a later resume) sees the same knowledge base.
+ */
+async function settleKnowledge(app: App, { err }: CliContext): Promise<void> {
+  const result = await installBundledKnowledge(app.knowledge, app.config.resourcesDir);
+  if (result.installed > 0) err(`installed the bundled knowledge base (${result.installed} file(s))`);
 }
 
 /** Starts the run, prints progress, cancels on Ctrl-C, and writes the report files when it ends. */

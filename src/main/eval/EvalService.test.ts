@@ -80,7 +80,13 @@ describe('EvalService', () => {
   });
 
   function service(
-    options: { runner?: EvalItemRunner | null; scripted?: EvalItemRunner; pid?: number; alive?: boolean } = {},
+    options: {
+      runner?: EvalItemRunner | null;
+      scripted?: EvalItemRunner;
+      pid?: number;
+      alive?: boolean;
+      prepareModels?: () => Promise<void>;
+    } = {},
   ) {
     return new EvalService({
       store: new EvalStore(db),
@@ -92,6 +98,7 @@ describe('EvalService', () => {
       appVersion: 'test',
       ...(options.pid !== undefined ? { pid: options.pid } : {}),
       isProcessAlive: () => options.alive ?? false,
+      ...(options.prepareModels ? { prepareModels: options.prepareModels } : {}),
     });
   }
 
@@ -276,7 +283,8 @@ describe('EvalService', () => {
       code: 'NOT_AVAILABLE',
     });
     const runner = new IdentifiedRunner(modelIdentity('aaa'), { delayMs: 5 });
-    const evals = service({ runner });
+    let prepared = 0;
+    const evals = service({ runner, prepareModels: async () => void prepared++ });
     const { runId, evalId } = await evals.start({
       dataset: { format: 'jsonl', path: datasetPath },
       modes: ['direct'],
@@ -292,6 +300,12 @@ describe('EvalService', () => {
       code: 'EVAL_MODEL_CHANGED',
       message: expect.stringContaining('expected the models the evaluation started with (reasoner tiny.gguf aaa)'),
     });
+    runner.identity = { ...modelIdentity('aaa'), knowledgeBase: 'kb-2' };
+    await expect(evals.resume(evalId)).rejects.toMatchObject({ code: 'EVAL_KNOWLEDGE_CHANGED' });
+    // Models are loaded (when none is) before creating and before each resume of a model evaluation; never for dry runs.
+    expect(prepared).toBe(3);
+    await evals.create({ dataset: { format: 'jsonl', path: datasetPath }, modes: ['direct'], dryRun: true });
+    expect(prepared).toBe(3);
   });
 
   it('freezes per-evaluation setting overrides after validating them, without changing the app settings', async () => {

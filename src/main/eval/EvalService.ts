@@ -42,6 +42,8 @@ export interface EvalServiceDeps {
   modelRunner: () => EvalItemRunner | null;
   /** Defaults to a ScriptedItemRunner. */
   scriptedRunner?: EvalItemRunner;
+  /** Loads the configured models when none is loaded, before a model evaluation is created or resumed. Defaults to none. */
+  prepareModels?: () => Promise<void>;
   appVersion: string;
   /** Defaults to process.pid. */
   pid?: number;
@@ -94,6 +96,7 @@ export class EvalService {
   async create(request: EvalRequest): Promise<StoredEval> {
     const modes = validateModes(request.modes);
     const dryRun = request.dryRun ?? false;
+    if (!dryRun) await this.deps.prepareModels?.();
     const runner = this.#runnerFor(dryRun);
     const dataset = await loadDataset(request.dataset);
     const items = selectItems(dataset.items, {
@@ -170,6 +173,7 @@ export class EvalService {
         );
       }
     }
+    if (!evaluation.dryRun) await this.deps.prepareModels?.();
     const runner = this.#runnerFor(evaluation.dryRun);
     const identity = await runner.describe(evaluation.settings);
     assertSameRunner(evaluation.runner, identity);
@@ -429,13 +433,22 @@ function validateModes(modes: readonly ReasoningMode[] | undefined): ReasoningMo
 
 function assertSameRunner(recorded: EvalRunnerIdentity, now: EvalRunnerIdentity): void {
   const key = (i: EvalRunnerIdentity): string =>
-    JSON.stringify([i.kind, i.knowledgeBase, i.models.map((m) => [m.role, m.sha256]).sort()]);
+    JSON.stringify([i.kind, i.models.map((m) => [m.role, m.sha256]).sort()]);
   if (key(recorded) !== key(now)) {
     const describe = (i: EvalRunnerIdentity): string =>
       i.models.map((m) => `${m.role} ${m.name} ${m.sha256.slice(0, 12)}`).join(', ') || i.kind;
     throw new AppError(
       'EVAL_MODEL_CHANGED',
       `resume: expected the models the evaluation started with (${describe(recorded)}), found ${describe(now)}`,
+    );
+  }
+  if (recorded.knowledgeBase !== now.knowledgeBase) {
+    const short = (h: string | null): string => (h ? `${h.slice(0, 12)}…` : 'none');
+    throw new AppError(
+      'EVAL_KNOWLEDGE_CHANGED',
+      `resume: expected the knowledge base the evaluation started with (${short(recorded.knowledgeBase)}), found ${short(
+        now.knowledgeBase,
+      )}: sources were added or removed since; start a new evaluation to compare on the new knowledge base`,
     );
   }
 }

@@ -92,3 +92,86 @@ describe.skipIf(!existsSync(vqaRad))(
     });
   },
 );
+
+/**
+ * Issue 8's "done" through the CLI: the tiny real model (in the engine's child process) answers 20 VQA-RAD items in
+ * all three modes; the CLI process is killed with SIGKILL mid-run and a new process resumes it to the report.
+ */
+describe.skipIf(!existsSync(vqaRad))(
+  'eval CLI on the tiny real model: killed mid-run, resumed (needs ../shared/data)',
+  () => {
+    let dataDir: string;
+
+    beforeAll(() => {
+      dataDir = mkdtempSync(join(tmpdir(), 'medrwr-eval-cli-model-'));
+    });
+    afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
+
+    it('completes 20 items × 3 modes after a SIGKILL, with the same model recorded', async () => {
+      const { ensureTinyModels } = await import('../../../tests/fixtures/gguf/tinyModels');
+      const models = await ensureTinyModels();
+      const env = { ...process.env, MEDRWR_DATA_DIR: dataDir };
+      const out = join(dataDir, 'report');
+      const child = spawn(
+        process.execPath,
+        cliArgs([
+          'run',
+          '--dataset',
+          vqaRad,
+          '--sample',
+          '20:5',
+          '--reasoner',
+          models.textModel,
+          '--mmproj',
+          models.mmproj,
+          '--grammar',
+          '--max-tokens',
+          '48',
+          '--k',
+          '1',
+          '--rounds',
+          '1',
+          '--out',
+          out,
+        ]),
+        { cwd: projectRoot, env, stdio: ['ignore', 'pipe', 'pipe'] },
+      );
+      let stdout = '';
+      let stderr = '';
+      child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+      await new Promise<void>((resolvePromise, reject) => {
+        child.stdout.on('data', (d: Buffer) => {
+          stdout += d.toString();
+          const done = [...stdout.matchAll(/^\[(\d+)\/60\]/gm)].map((m) => Number(m[1]));
+          if ((done.at(-1) ?? 0) >= 8 && child.exitCode === null && !child.killed) {
+            child.kill('SIGKILL');
+            resolvePromise();
+          }
+        });
+        child.on('exit', (code) =>
+          reject(new Error(`the CLI exited (${code}) before it was killed:\n${stdout}\n${stderr.slice(-3000)}`)),
+        );
+      });
+      await new Promise((r) => child.once('close', r));
+      const evalId = /^evalId=(\S+)$/m.exec(stdout)?.[1];
+      expect(evalId).toMatch(/^[0-9a-f-]{36}$/);
+
+      const resume = spawnSync(process.execPath, cliArgs(['resume', evalId!, '--out', out]), {
+        cwd: projectRoot,
+        env,
+        encoding: 'utf8',
+        timeout: 540_000,
+      });
+      expect(resume.status, resume.stderr.slice(-3000)).toBe(0);
+      const steps = [...resume.stdout.matchAll(/^\[(\d+)\/60\]/gm)].map((m) => Number(m[1]));
+      expect(steps[0]).toBeGreaterThanOrEqual(9);
+      expect(steps.at(-1)).toBe(60);
+      expect(resume.stdout).toMatch(/· completed · 60\/60 results, 0 failed\n/);
+      const csv = readFileSync(join(out, 'results.csv'), 'utf8').trimEnd().split('\r\n');
+      expect(csv).toHaveLength(61);
+      const html = readFileSync(join(out, 'report.html'), 'utf8');
+      expect(html).toContain('tiny-llama-chat.gguf');
+      expect(html).not.toContain('DRY RUN');
+    }, 600_000);
+  },
+);

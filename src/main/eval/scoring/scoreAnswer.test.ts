@@ -30,6 +30,9 @@ describe('scoreAnswer', () => {
     expect(scoreAnswer(closed('no'), 'No.').correct).toBe(true);
     expect(scoreAnswer(closed('no'), 'yes')).toMatchObject({ correct: false, rule: 'yes-no', matchedChoice: 'yes' });
     expect(scoreAnswer(closed('yes'), 'probably')).toMatchObject({ correct: false, matchedChoice: null });
+    // Answered by the option's letter (the loop offers "A) yes", "B) no").
+    expect(scoreAnswer(closed('no', ['yes', 'no']), 'B')).toMatchObject({ correct: true, matchedChoice: 'no' });
+    expect(scoreAnswer(closed('no', ['yes', 'no']), 'A')).toMatchObject({ correct: false, matchedChoice: 'yes' });
   });
 
   it('maps answers to options by text, letter label, or the one option contained', () => {

@@ -15,7 +15,7 @@ export interface AnswerScore {
 /** The scoring rules in words, printed in the report next to the numbers they produce. */
 export const scoringDescription = [
   'Answers and references are normalised before comparison: NFKC, lower case, punctuation and hyphens to spaces, articles (a/an/the) dropped, number words up to twelve as digits.',
-  'Closed yes/no questions (reference "yes" or "no"): correct when the first token of the answer has the same polarity (yes/y/true or no/n/false).',
+  'Closed yes/no questions (reference "yes" or "no"): correct when the first token of the answer (or of the option its letter label names) has the same polarity (yes/y/true or no/n/false).',
   'Closed questions with options: the answer is mapped to an option (same normalised text, a letter label such as "B)" or "(b)", or the one option it contains); correct when that option is the reference.',
   'Other closed questions (options only named in the question, e.g. "left or right?"): correct when the normalised reference appears as whole words in the answer or the answer in the reference.',
   'Open questions: exact match after normalisation (the accuracy of the classification-style VQA-RAD papers: MEVF, PubMedCLIP, M3AE) and token recall, the share of the reference’s tokens present in the answer (LLaVA-Med, Med-Flamingo style); only exact match counts as correct.',
@@ -27,7 +27,8 @@ export function scoreAnswer(
   item: Pick<EvalItem, 'answer' | 'answerType' | 'choices'>,
   answer: string | null,
 ): AnswerScore {
-  if (answer === null || normalizeAnswer(answer) === '') {
+  // No letter or digit at all is no answer ("A" alone is not empty: it may be an option's letter).
+  if (answer === null || !/[\p{L}\p{N}]/u.test(answer)) {
     return { correct: false, recall: item.answerType === 'open' ? 0 : null, rule: 'no-answer', matchedChoice: null };
   }
   if (item.answerType === 'open') {
@@ -40,7 +41,9 @@ export function scoreAnswer(
   }
   const referencePolarity = yesNoPolarity(item.answer);
   if (referencePolarity !== null && answerTokens(item.answer).length === 1) {
-    const polarity = yesNoPolarity(answer);
+    // With options offered (e.g. A) yes, B) no) the model may answer by letter; otherwise by the word itself.
+    const chosen = item.choices ? mapToChoice(answer, item.choices) : null;
+    const polarity = yesNoPolarity(chosen ?? answer);
     return { correct: polarity === referencePolarity, recall: null, rule: 'yes-no', matchedChoice: polarity };
   }
   if (item.choices && item.choices.length > 0) {

@@ -54,6 +54,7 @@ export const askCommand: CliCommand = async (argv, context) => {
     if (values.list) return list(app, context, values.limit);
     if (values.export) return await exportReport(app, context, values.export, values.out);
     if (values.model || values.mmproj) await loadModels(app, context, values.model, values.mmproj);
+    else await loadConfiguredModels(app, context);
     if (values.replay) return await replay(app, context, values.replay, values.json);
     if (!values.question) throw new UsageError('--question is required');
     if (values.mode !== undefined && !modes.includes(values.mode as ReasoningMode)) {
@@ -86,6 +87,17 @@ async function loadModels(app: App, context: CliContext, model?: string, mmproj?
     throw new Error(`the reasoner did not load: ${status.reasoner.error?.message ?? status.reasoner.state}`);
   }
   context.err(`loaded ${basename(status.reasoner.path ?? '')}${status.visionReady ? ' with its vision projector' : ''}`);
+}
+
+/** Loads the models the settings name (as the app does at start) when no reasoner is loaded yet. */
+async function loadConfiguredModels(app: App, context: CliContext): Promise<void> {
+  const { models } = app.settings.get();
+  if (!models.reasoner || typeof app.handlers['engine.load'] !== 'function') return;
+  if (app.engine && app.engine.reasoner()) return;
+  const status = await app.handlers['engine.load']({});
+  if (status.reasoner.state === 'ready') {
+    context.err(`loaded ${basename(status.reasoner.path ?? '')}${status.visionReady ? ' with its vision projector' : ''}`);
+  }
 }
 
 /** Runs one request as the app does (RunRegistry, events, audit) and prints it as it streams. */

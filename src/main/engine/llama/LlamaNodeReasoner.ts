@@ -1,5 +1,7 @@
-import { existsSync } from 'node:fs';
-import { basename } from 'node:path';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { basename, join } from 'node:path';
 import { CancelledError, InvalidInputError, throwIfAborted } from '../../errors/AppError';
 import { EngineError, engineErrorFromNative } from '../engineErrors';
 import type {
@@ -75,10 +77,28 @@ function commonPrefix(a: readonly (number | string)[], b: readonly (number | str
   return i;
 }
 
+/**
+ * PNG bytes become a content-addressed file for mtmd: llama.node's base64 data-URL path failed now and then in
+ * tests ("Failed to load base64 media"), its file path never did.
+ */
+const imageDir = join(tmpdir(), `medrwr-engine-${process.pid}`);
+
 function mediaPath(image: ModelImageInput): string {
-  if ('png' in image) return `data:image/png;base64,${Buffer.from(image.png).toString('base64')}`;
+  if ('png' in image) {
+    const path = join(imageDir, `${createHash('sha256').update(image.png).digest('hex')}.png`);
+    if (!existsSync(path)) {
+      mkdirSync(imageDir, { recursive: true });
+      writeFileSync(path, image.png);
+    }
+    return path;
+  }
   if (!existsSync(image.path)) throw new InvalidInputError('image', 'an existing PNG or JPEG file', `no file at ${image.path}`);
   return image.path;
+}
+
+/** Removes the image files this process wrote for mtmd. */
+export function removeImageFiles(): void {
+  rmSync(imageDir, { recursive: true, force: true });
 }
 
 /**

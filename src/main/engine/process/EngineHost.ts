@@ -1,7 +1,7 @@
 import { toErrorPayload } from '../../errors/AppError';
 import { AppError } from '../../errors/AppError';
 import { EngineError } from '../engineErrors';
-import { LlamaNodeReasoner } from '../llama/LlamaNodeReasoner';
+import { LlamaNodeReasoner, removeImageFiles } from '../llama/LlamaNodeReasoner';
 import { llamaNode } from '../llama/llamaNode';
 import { NodeLlamaCppEmbedder } from '../nodeLlamaCpp/NodeLlamaCppEmbedder';
 import { NodeLlamaCppReranker } from '../nodeLlamaCpp/NodeLlamaCppReranker';
@@ -186,5 +186,6 @@ export class EngineHost {
     for (const e of this.#embedders.values()) await e.dispose().catch(() => undefined);
     for (const r of this.#rerankers.values()) await r.dispose().catch(() => undefined);
     await this.#runtime.dispose();
+    removeImageFiles();
   }
 }

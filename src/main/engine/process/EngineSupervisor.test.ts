@@ -111,7 +111,10 @@ describe('EngineSupervisor', () => {
     await vi.waitFor(() => expect(requests(processes[0]!).some((r) => r.method === 'session.start')).toBe(true));
     processes[0]!.print('GGML_ASSERT(n_pos <= pos_embd->ne[1]) failed');
     processes[0]!.die(134, 'SIGABRT');
-    const error = await call.catch((e: unknown) => e as { code: string; message: string });
+    const error = (await call.then(
+      () => null,
+      (e: unknown) => e,
+    )) as { code: string; message: string };
     expect(error.code).toBe('ENGINE_CRASHED');
     expect(error.message).toMatch(/died from SIGABRT \(exit code 134\) while generating with good\.gguf \+ bad-mmproj\.gguf/);
     expect(error.message).toMatch(/GGML_ASSERT/);

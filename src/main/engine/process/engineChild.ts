@@ -3,6 +3,7 @@
  * child_process.fork under plain Node — tests, CLI, loopback bridge (messages on `process.send`).
  * The native runtimes live here, so a model file that crashes them takes down this process, never the app.
  */
+import { removeImageFiles } from '../llama/LlamaNodeReasoner';
 import { EngineHost } from './EngineHost';
 import type { ChildMessage, ParentMessage } from './protocol';
 
@@ -19,6 +20,9 @@ const send = (message: ChildMessage): void => {
 };
 
 const host = new EngineHost(send);
+// Image files written for mtmd go with the process, however it ends (a crash leaves them to the OS's temp cleanup).
+process.on('exit', removeImageFiles);
+process.on('SIGTERM', () => process.exit(0));
 
 if (parentPort) {
   parentPort.on('message', (event) => host.handle(event.data));

@@ -24,12 +24,21 @@ export function defaultEngineEntry(): string {
   return found;
 }
 
+/** tsx's loader as an absolute URL, so the engine's sources run whatever the working directory is. */
+function tsxLoader(): string {
+  try {
+    return import.meta.resolve('tsx');
+  } catch {
+    return 'tsx';
+  }
+}
+
 /** Starts the engine with child_process.fork (plain Node: tests, CLI, loopback bridge). */
 export function nodeEngineSpawner(entry: string = defaultEngineEntry(), env: NodeJS.ProcessEnv = process.env): EngineSpawner {
   return (): EngineProcess => {
     const child = fork(entry, [], {
       // TypeScript sources run through tsx, as in the tests and `npm run ask`.
-      execArgv: entry.endsWith('.ts') ? ['--import', 'tsx'] : [],
+      execArgv: entry.endsWith('.ts') ? ['--import', tsxLoader()] : [],
       serialization: 'advanced',
       stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
       env,

@@ -1,26 +1,17 @@
 /**
  * A radiologist's reading session end to end, in Debian Chromium over the loopback bridge with the real services:
- * import a real CT series by path, open it, scroll, window by preset key, search the knowledge base, ask a question
- * and watch the run stream (tokens, query chips, hit cards, CDIR banner), stop a run, open history, export the report.
+ * import a real CT series by path, open it, scroll, window by preset key, search the knowledge base, configure and load
+ * the tiny generated models, ask a question and watch the run stream (tokens, query chips, hit cards, CDIR banner with
+ * a forced-low threshold), stop a run, open history, export the report.
  * Screenshots of each screen go to tests/e2e/artifacts/.
  */
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { AskRequest, CaseSearchHit, ConfidenceReport, SearchResponse } from '../../src/shared/contract';
 import { ensureTinyModels } from '../fixtures/gguf/tinyModels';
-import { scriptReasoning, type ScriptItem } from './support/scriptedReasoning';
 import { canvasCentreMean, importByPath, openUi, sharedDir, viewportState, type UiSession } from './support/ui';
 
 const ctSeries = sharedDir ? join(sharedDir, 'data/dicom/dicom_numpy_ct_series') : null;
 const imageCases = sharedDir ? join(sharedDir, 'data/image-cases/medpix2_test_split') : null;
-
-const confidence = (value: number): ConfidenceReport => ({
-  firstToken: value,
-  optionMass: null,
-  sampled: 1,
-  used: value,
-  source: 'first-token',
-});
 
 describe.skipIf(!ctSeries || !imageCases)('reading session (needs ../shared/data)', () => {
   let ui: UiSession;
@@ -172,6 +163,26 @@ describe.skipIf(!ctSeries || !imageCases)('reading session (needs ../shared/data
     await expect.poll(() => page.getByTestId('knowledge-stats').textContent()).toMatch(/69 cases · 200 images/);
   });
 
+  it('sets retrieval and reasoning in Settings: k, a forced-low CDIR threshold, sampling, the protocol grammar, context', async () => {
+    const { page } = ui;
+    await page.getByTestId('settings-retrieval-tab').click();
+    await page.getByTestId('setting-k').fill('2');
+    // A threshold of 1 is above any answer probability: CDIR always fires (the random tiny model is never sure).
+    await page.getByTestId('setting-cdir-threshold').fill('1');
+    // The tiny model is random: sampling (not greedy) and the protocol grammar keep it moving through the protocol.
+    await page.getByTestId('setting-temperature').fill('1');
+    await page.getByTestId('setting-grammar').check();
+    await page.getByTestId('setting-max-tokens').fill('2000');
+    // Its byte-level vocabulary spends a token per character of the retrieved passages.
+    await page.getByTestId('setting-context').fill('16384');
+    await page.getByTestId('save-retrieval').click();
+    await expect.poll(() => ui.running.app.settings.get().reasoning.cdirThreshold).toBe(1);
+    const settings = ui.running.app.settings.get();
+    expect(settings.retrieval.k).toBe(2);
+    expect(settings.reasoning.grammarConstrained).toBe(true);
+    expect(settings.engine.contextSize).toBe(16384);
+  });
+
   it('configures, inspects and loads the tiny reasoning model and its vision projector in Settings → Models', async () => {
     const { page } = ui;
     const tiny = await ensureTinyModels();
@@ -189,115 +200,89 @@ describe.skipIf(!ctSeries || !imageCases)('reading session (needs ../shared/data
     await ui.screenshot('07b-settings-models-loaded');
   });
 
-  // Until a reasoner can be loaded in this checkout, the model's side of the run is scripted (support/scriptedReasoning);
-  // the hits and the similar case come from the real knowledge services, the events travel the real bus and bridge.
-  it('streams a run at 200 tokens/s: thinking, a query chip, hit cards, the CDIR banner, the final answer', async () => {
+  it('asks about the image on screen and watches the run: tokens, query chips, hit cards, the CDIR banner, the answer', async () => {
     const { page, running } = ui;
-    const handlers = running.app.handlers;
-    const restore = scriptReasoning(running, async (request: AskRequest): Promise<ScriptItem[]> => {
-      const query = 'lymphoma lymph node enlargement on CT';
-      const search = (await handlers['knowledge.search']({ query, k: 3 })) as SearchResponse;
-      // The case search by the study's own image, or (where this checkout cannot search by instance yet) by a case image.
-      const image = request.image?.kind === 'instance' ? request.image : null;
-      const byFile = { kind: 'file' as const, path: join(imageCases!, 'images/MPX1063_synpic22165.png') };
-      const cases = (await Promise.resolve(
-        handlers['knowledge.casesSearch']({ image: image ? { kind: 'instance', sopInstanceUid: image.sopInstanceUid, frame: image.frame } : byFile, k: 2 }),
-      ).catch(() => handlers['knowledge.casesSearch']({ image: byFile, k: 2 }))) as CaseSearchHit[];
-      const similar = cases[cases.length - 1]!;
-      return [
-        { event: { type: 'phase', phase: 'thinking', attempt: 1 } },
-        { stream: 'think', text: 'The axial CT shows the upper abdomen at the level of the kidneys. '.repeat(30) + 'I should check what enlarged nodes mean. ' },
-        { stream: 'query', text: query },
-        { event: { type: 'query', round: 1, query, attempt: 1 } },
-        { event: { type: 'phase', phase: 'retrieving', attempt: 1 } },
-        { event: { type: 'hits', round: 1, query, hits: search.hits, lexicalOnly: search.lexicalOnly, attempt: 1 } },
-        { event: { type: 'phase', phase: 'thinking', attempt: 1 } },
-        { stream: 'think', text: 'The retrieved passages describe lymphoma as painless nodal enlargement. '.repeat(20) },
-        { event: { type: 'phase', phase: 'answering', attempt: 1 } },
-        { stream: 'answer', text: 'yes' },
-        { event: { type: 'answer', answer: 'yes', confidence: confidence(0.42), attempt: 1, kept: false } },
-        {
-          event: {
-            type: 'cdir',
-            confidence: 0.42,
-            threshold: 0.9,
-            triggered: true,
-            similarCase: { ...similar, thumbnailRef: `case-image:${similar.imageId}` },
-            reason: `confidence 0.420 < threshold 0.9: re-reasoning with similar case "${similar.title}"`,
-          },
-        },
-        { event: { type: 'phase', phase: 'thinking', attempt: 2 } },
-        { stream: 'think', text: 'The similar case shows comparable findings. '.repeat(6), attempt: 2 },
-        { stream: 'answer', text: 'yes', attempt: 2 },
-        { event: { type: 'answer', answer: 'yes', confidence: confidence(0.93), attempt: 2, kept: true } },
-        {
-          event: {
-            type: 'done',
-            result: {
-              runId: '',
-              answer: 'yes',
-              confidence: confidence(0.93),
-              mode: 'rwr+cdir',
-              rounds: 1,
-              cdirTriggered: true,
-              keptAttempt: 2,
-              attempts: 2,
-              endReason: 'answered',
-              timings: { totalMs: 2000, modelMs: 1800, retrievalMs: 40 },
-            },
-          },
-        },
-      ];
-    });
-    try {
-      await page.getByTestId('tab-reading').click();
-      await page.getByRole('tab', { name: 'Ask the model' }).click();
-      await page.getByTestId('question').fill('Are there enlarged lymph nodes?');
-      await page.getByTestId('choices').fill('yes, no');
-      await page.getByTestId('mode-rwr+cdir').click();
+    await page.getByTestId('tab-reading').click();
+    await page.getByRole('tab', { name: 'Ask the model' }).click();
+    await page.getByTestId('question').fill('Are there enlarged lymph nodes?');
+    await page.getByTestId('choices').fill('yes, no');
+    await page.getByTestId('mode-rwr+cdir').click();
+    expect(await page.getByTestId('model-image-label').textContent()).toContain('W 1500 / L -600');
+    // The tiny model is random: whether it queries depends on the sample. Each seed is a reproducible run; the test
+    // takes the first seed whose run asks for knowledge (every run is recorded in the history either way).
+    let queried = false;
+    for (let seed = 1; seed <= 8 && !queried; seed++) {
+      running.app.settings.update({ reasoning: { seed } });
       await page.keyboard.press('Control+Enter');
-      await page.getByTestId('run-details').waitFor();
-      // Mid-stream: the transcript grows, the stop button is offered, no answer yet.
-      await expect.poll(async () => ((await page.getByTestId('transcript').textContent()) ?? '').length).toBeGreaterThan(200);
-      expect(await page.getByTestId('run-details').getAttribute('data-status')).toBe('running');
-      expect(await page.getByTestId('stop').isVisible()).toBe(true);
-      await ui.screenshot('09-reasoning-streaming');
-
-      await page.getByTestId('query-chip').first().waitFor();
-      expect(await page.getByTestId('query-chip').first().textContent()).toContain('lymphoma lymph node enlargement');
-      await expect.poll(() => page.getByTestId('hit-card').count()).toBeGreaterThan(0);
-      await page.getByTestId('cdir-banner').waitFor({ timeout: 30_000 });
-      expect(await page.getByTestId('cdir-banner').textContent()).toContain('0.420');
-      await page.getByTestId('cdir-case').locator('img').waitFor();
-      await expect.poll(() => page.getByTestId('run-details').getAttribute('data-status'), { timeout: 30_000 }).toBe('completed');
-      expect(await page.getByTestId('final-answer').textContent()).toContain('yes');
-      expect(await page.getByTestId('confidence-meter').getAttribute('data-value')).toBe('0.93');
-      expect(await page.getByTestId('transcript').textContent()).toContain('Attempt 2');
-      await ui.screenshot('10-reasoning-cdir-answer');
-    } finally {
-      restore();
+      await expect.poll(() => page.getByTestId('run-details').getAttribute('data-status'), { timeout: 10_000 }).toMatch(/running|completed|failed/);
+      await expect.poll(() => page.getByTestId('run-details').getAttribute('data-status'), { timeout: 120_000 }).toMatch(/completed|failed/);
+      queried = (await page.getByTestId('query-chip').count()) > 0 && (await page.getByTestId('run-details').getAttribute('data-status')) === 'completed';
     }
+    expect(queried).toBe(true);
+    expect(((await page.getByTestId('transcript').textContent()) ?? '').length).toBeGreaterThan(0);
+    await expect.poll(() => page.getByTestId('hit-card').count()).toBeGreaterThan(0);
+    // The forced threshold fires CDIR with the most similar MedPix case for this CT slice.
+    await page.getByTestId('cdir-banner').waitFor();
+    expect(await page.getByTestId('cdir-banner').textContent()).toContain('< threshold');
+    await page.getByTestId('cdir-case').locator('img').waitFor();
+    await page.getByTestId('final-answer').waitFor();
+    expect(Number(await page.getByTestId('confidence-meter').getAttribute('data-value'))).toBeLessThanOrEqual(1);
+    expect(await page.getByTestId('transcript').textContent()).toContain('Attempt 2');
+    await ui.screenshot('10-reasoning-cdir-answer');
+    await page.getByTestId('evidence').scrollIntoViewIfNeeded();
+    await ui.screenshot('10b-reasoning-evidence');
+    await page.getByTestId('hit-card').first().click();
+    await page.getByTestId('passage-modal').waitFor();
+    await expect.poll(() => page.getByTestId('passage-text').textContent()).not.toBe('Loading…');
+    await page.keyboard.press('Escape');
   });
 
-  it('stops a streaming run with Esc', async () => {
+  it('stops a run with Esc', async () => {
     const { page, running } = ui;
-    const restore = scriptReasoning(running, async () => [
-      { event: { type: 'phase', phase: 'thinking', attempt: 1 } },
-      { stream: 'think', text: 'Looking at every slice in turn. '.repeat(400) },
-    ]);
-    try {
-      await page.getByTestId('question').fill('Describe the findings.');
-      await page.getByTestId('choices').fill('');
+    await page.getByTestId('question').fill('Describe the findings in detail.');
+    await page.getByTestId('choices').fill('');
+    let stopped = false;
+    for (let seed = 11; seed <= 16 && !stopped; seed++) {
+      running.app.settings.update({ reasoning: { seed } });
       await page.getByTestId('analyze').click();
-      await expect.poll(async () => ((await page.getByTestId('transcript').textContent()) ?? '').length).toBeGreaterThan(100);
-      await page.getByTestId('question').press('Escape');
-      await expect.poll(() => page.getByTestId('run-details').getAttribute('data-status')).toBe('cancelled');
-      expect(await page.getByTestId('run-status').textContent()).toContain('Stopped');
-      expect(await page.getByTestId('analyze').isEnabled()).toBe(true);
-      await ui.screenshot('11-reasoning-stopped');
-    } finally {
-      restore();
+      await page.locator('[data-testid=run-details][data-status=running]').waitFor({ timeout: 10_000 }).catch(() => undefined);
+      await page.keyboard.press('Escape');
+      await expect.poll(() => page.getByTestId('run-details').getAttribute('data-status'), { timeout: 60_000 }).toMatch(/completed|cancelled|failed/);
+      stopped = (await page.getByTestId('run-details').getAttribute('data-status')) === 'cancelled';
     }
+    expect(stopped).toBe(true);
+    expect(await page.getByTestId('run-status').textContent()).toContain('Stopped');
+    expect(await page.getByTestId('analyze').isEnabled()).toBe(true);
+    await ui.screenshot('11-reasoning-stopped');
+  });
+
+  it('opens the history of the study, reads a recorded run with its evidence, and exports it as an HTML report', async () => {
+    const { page } = ui;
+    await page.keyboard.press('Alt+3');
+    await page.getByTestId('run-item').first().waitFor();
+    expect(await page.getByTestId('run-item').count()).toBeGreaterThanOrEqual(2);
+    // The recorded run that re-reasoned with a similar case (its CDIR badge; the mode badge "rwr+cdir" is not it).
+    await page
+      .getByTestId('run-item')
+      .filter({ hasText: 'Are there enlarged lymph nodes?' })
+      .filter({ has: page.getByText('CDIR', { exact: true }) })
+      .first()
+      .click();
+    await page.getByTestId('record-view').waitFor();
+    expect(await page.getByTestId('record-view').textContent()).toContain('Are there enlarged lymph nodes?');
+    expect(await page.getByTestId('record-facts').textContent()).toContain('re-reasoned');
+    await expect.poll(() => page.getByTestId('record-view').getByTestId('hit-card').count()).toBeGreaterThan(0);
+    await ui.screenshot('12-history-record');
+
+    await page.getByTestId('export-html').click();
+    await page.getByTestId('report-preview').waitFor();
+    const frame = page.frameLocator('[data-testid=report-frame]');
+    await expect.poll(() => frame.locator('body').textContent(), { timeout: 30_000 }).toContain('Are there enlarged lymph nodes?');
+    await ui.screenshot('13-history-report');
+    const download = page.waitForEvent('download');
+    await page.getByTestId('save-report').click();
+    expect((await download).suggestedFilename()).toMatch(/\.html$/);
+    await page.keyboard.press('Escape');
   });
 
   it('raised no uncaught error in the page', () => {

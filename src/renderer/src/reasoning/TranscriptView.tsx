@@ -26,6 +26,9 @@ const Chunk = memo(function Chunk({ text }: { text: string }) {
 });
 
 const Block = memo(function Block({ block }: { block: TranscriptBlock }) {
+  if (block.type === 'cdir') {
+    return <div className="tx-round">⟶ the similar case's image and consultation were added (CDIR)</div>;
+  }
   if (block.type === 'round') {
     return (
       <div className="tx-round" data-round={block.round}>

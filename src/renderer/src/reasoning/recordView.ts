@@ -74,11 +74,24 @@ export function attemptText(record: RunRecord, index: number): string {
   return transcript.slice(shared);
 }
 
-/** Blocks to show for an attempt: template text before the first protocol tag (role markers) is left out. */
+/** Chat-template markup that ends the user turn and opens the assistant's (`</s><s>assistant: `, `<|im_start|>assistant`). */
+const templatePrefix = /^(?:\s+|<\/?s>|<\|[a-z_]+\|>|<\/?(?:start_of_turn|end_of_turn)>|(?:assistant|model)\b\s*:?)/i;
+
+export function stripTemplatePrefix(text: string): string {
+  let rest = text;
+  for (let match = templatePrefix.exec(rest); match && match[0].length > 0; match = templatePrefix.exec(rest)) {
+    rest = rest.slice(match[0].length);
+  }
+  return rest;
+}
+
+/** Blocks to show for an attempt: the chat template's turn markup before the model's own text is left out. */
 function attemptBlocks(record: RunRecord, index: number): TranscriptBlock[] {
-  const blocks = splitTranscript(attemptText(record, index));
-  const first = blocks.findIndex((b) => b.type !== 'text' || b.kind !== 'other');
-  return first < 0 ? blocks : blocks.slice(first);
+  const text = attemptText(record, index);
+  const blocks = splitTranscript(index === 0 ? stripTemplatePrefix(text) : text);
+  // A later attempt opens with the turn the loop wrote for CDIR (its think, query and the case): not model output.
+  const turn = blocks.findIndex((b) => b.type === 'round' && b.query !== undefined && normalise(b.query) === cdirQuery);
+  return index > 0 && turn >= 0 ? [{ type: 'cdir' }, ...blocks.slice(turn + 1)] : blocks;
 }
 
 function hitsEvent(runId: string, attempt: number, q: QueryRecord): ReasoningEvent {
@@ -102,6 +115,7 @@ export function recordEvents(record: RunRecord): ReasoningEvent[] {
     const queries = [...attempt.queries].sort((a, b) => a.round - b.round);
     let next = 0;
     for (const block of attemptBlocks(record, index)) {
+      if (block.type === 'cdir') continue;
       if (block.type === 'round') {
         if (block.query !== undefined && normalise(block.query) === cdirQuery) continue;
         const q = queries[next++];

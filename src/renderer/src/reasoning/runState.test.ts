@@ -50,7 +50,7 @@ describe('applyEvents', () => {
       { runId: 'r1', type: 'hits', round: 1, query: 'glaucoma cup to disc ratio', hits: [hit(7)], lexicalOnly: true, attempt: 1 },
       ...tokens('r1', 'answer', 'yes'),
       { runId: 'r1', type: 'answer', answer: 'yes', confidence: confidence(0.4), attempt: 1, kept: true },
-      { runId: 'r1', type: 'cdir', confidence: 0.4, threshold: 0.9, similarCase: null, reason: 'low confidence' },
+      { runId: 'r1', type: 'cdir', confidence: 0.4, threshold: 0.9, triggered: true, similarCase: null, reason: 'low confidence' },
       ...tokens('r1', 'answer', 'no', 2),
       { runId: 'r1', type: 'answer', answer: 'no', confidence: confidence(0.95), attempt: 2, kept: true },
       { runId: 'other', type: 'token', segment: 'think', text: 'IGNORED', attempt: 1 },
@@ -61,7 +61,7 @@ describe('applyEvents', () => {
     expect(state.chars).toBe('the optic disc looks cupped glaucoma cup to disc ratioyesno'.length);
     expect(state.attempts).toHaveLength(2);
     const first = state.attempts[0]!;
-    expect(first.blocks.map((b) => (b.type === 'text' ? `${b.kind}:${b.text}` : `round:${b.round}`))).toEqual([
+    expect(first.blocks.map((b) => (b.type === 'text' ? `${b.kind}:${b.text}` : b.type === 'round' ? `round:${b.round}` : b.type))).toEqual([
       'think:the optic disc looks cupped ',
       'query:glaucoma cup to disc ratio',
       'round:1',
@@ -70,6 +70,7 @@ describe('applyEvents', () => {
     expect(first.rounds[0]?.hits?.[0]?.passageId).toBe(7);
     expect(first.answer?.kept).toBe(false);
     expect(state.cdir?.threshold).toBe(0.9);
+    expect(state.attempts[1]?.blocks[0]).toEqual({ type: 'cdir' });
     expect(finalAnswer(state)).toMatchObject({ text: 'no', attempt: 2 });
     expect(JSON.stringify(state)).not.toContain('IGNORED');
 
@@ -109,6 +110,15 @@ describe('splitTranscript', () => {
       { type: 'text', kind: 'think', text: 'more' },
       { type: 'text', kind: 'answer', text: 'A' },
     ]);
+  });
+});
+
+describe('stripTemplatePrefix', () => {
+  it('drops the chat template turn markup but keeps what the model wrote, tags or not', async () => {
+    const { stripTemplatePrefix } = await import('./recordView');
+    expect(stripTemplatePrefix('</s><s>assistant: <think>a</think>')).toBe('<think>a</think>');
+    expect(stripTemplatePrefix('<|im_end|>\n<|im_start|>assistant\nThe image shows')).toBe('The image shows');
+    expect(stripTemplatePrefix('</s><s>assistant: free text')).toBe('free text');
   });
 });
 
@@ -172,6 +182,8 @@ describe('runViewFromRecord', () => {
     expect(first.rounds[0]?.lexicalOnly).toBe(true);
     const second = view.attempts[1]!;
     expect(second.rounds).toHaveLength(0);
+    expect(second.blocks[0]).toEqual({ type: 'cdir' });
+    expect(JSON.stringify(second.blocks)).not.toContain('I need a similar case');
     expect(second.blocks.filter((b) => b.type === 'text' && b.kind === 'answer')).toEqual([{ type: 'text', kind: 'answer', text: 'no' }]);
     expect(view.cdir?.confidence).toBe(0.3);
     expect(view.cdir?.triggered).toBe(true);

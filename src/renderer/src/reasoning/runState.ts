@@ -17,7 +17,9 @@ export type CdirEvent = Extract<ReasoningEvent, { type: 'cdir' }>;
 export type TranscriptBlock =
   | { type: 'text'; kind: SegmentKind; text: string }
   /** Where a retrieval round's passages entered the transcript; `query` is the model's query text when known. */
-  | { type: 'round'; round: number; query?: string };
+  | { type: 'round'; round: number; query?: string }
+  /** Where the loop added the similar case and its consultation (CDIR) before the model reasoned again. */
+  | { type: 'cdir' };
 
 export interface RoundView {
   attempt: number;
@@ -153,8 +155,12 @@ export function applyEvent(state: RunView, event: ReasoningEvent, now: number): 
           blocks: [...a.blocks, { type: 'round', round: event.round, query: event.query }],
         };
       });
-    case 'cdir':
-      return { ...s, cdir: event };
+    case 'cdir': {
+      if (event.triggered === false || (event.triggered === undefined && !event.similarCase)) return { ...s, cdir: event };
+      // The second attempt opens with the similar case the loop added.
+      const next = s.attempts.reduce((n, a) => Math.max(n, a.attempt), 0) + 1;
+      return withAttempt({ ...s, cdir: event }, next, (a) => (a.blocks.length === 0 ? { ...a, blocks: [{ type: 'cdir' }] } : a));
+    }
     case 'answer': {
       const next = withAttempt(s, event.attempt, (a) => ({
         ...a,

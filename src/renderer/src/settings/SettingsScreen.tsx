@@ -140,19 +140,19 @@ function RetrievalSection({ settings }: { settings: Settings }) {
         </label>
         <label>
           Max new tokens
-          <input type="number" min={1} max={32768} value={draft.reasoning.maxTokens} onChange={(e) => set('reasoning', 'maxTokens', num(e.target.value))} />
+          <input type="number" min={1} max={32768} value={draft.reasoning.maxTokens} onChange={(e) => set('reasoning', 'maxTokens', num(e.target.value))} data-testid="setting-max-tokens" />
         </label>
         <label>
           Temperature
-          <input type="number" min={0} max={5} step={0.05} value={draft.reasoning.temperature} onChange={(e) => set('reasoning', 'temperature', num(e.target.value))} />
+          <input type="number" min={0} max={5} step={0.05} value={draft.reasoning.temperature} onChange={(e) => set('reasoning', 'temperature', num(e.target.value))} data-testid="setting-temperature" />
           <span className="field-note">0 = greedy: the same question on the same image reproduces the run.</span>
         </label>
         <label>
           Seed
-          <input type="number" min={0} value={draft.reasoning.seed} onChange={(e) => set('reasoning', 'seed', num(e.target.value))} />
+          <input type="number" min={0} value={draft.reasoning.seed} onChange={(e) => set('reasoning', 'seed', num(e.target.value))} data-testid="setting-seed" />
         </label>
         <label className="check-row span-2">
-          <input type="checkbox" checked={draft.reasoning.grammarConstrained} onChange={(e) => set('reasoning', 'grammarConstrained', e.target.checked)} />
+          <input type="checkbox" checked={draft.reasoning.grammarConstrained} onChange={(e) => set('reasoning', 'grammarConstrained', e.target.checked)} data-testid="setting-grammar" />
           <span>Constrain decoding to the protocol grammar (helps small models keep to think/query/answer)</span>
         </label>
         <h3 className="span-2">Engine</h3>
@@ -167,7 +167,7 @@ function RetrievalSection({ settings }: { settings: Settings }) {
         </label>
         <label>
           Context size (tokens)
-          <input type="number" min={512} value={draft.engine.contextSize} onChange={(e) => set('engine', 'contextSize', num(e.target.value))} />
+          <input type="number" min={512} value={draft.engine.contextSize} onChange={(e) => set('engine', 'contextSize', num(e.target.value))} data-testid="setting-context" />
         </label>
         <label>
           CPU threads

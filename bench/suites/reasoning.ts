@@ -9,7 +9,7 @@ import { StudyImageSource } from '../../src/main/reasoning/StudyImageSource';
 import { formatRetrieveBlock } from '../../src/main/reasoning/transcriptText';
 import { hit } from '../../src/main/reasoning/testing/doubles';
 import { createHash } from 'node:crypto';
-import { loadModel } from '@fugood/llama.node';
+import { llamaNode } from '../../src/main/engine/llama/llamaNode';
 import { LlamaNodeReasoner } from '../../src/main/engine/llama/LlamaNodeReasoner';
 import type { ModelIdentity } from '../../src/main/engine/ports';
 import { defaultSettings } from '../../src/main/settings/defaultSettings';
@@ -115,7 +115,7 @@ export const reasoningSuite: BenchSuite = async ({ workDir, quick, log }) => {
 /** Session-level continuation without a grammar: generate, append a retrieve block, generate, … (3 rounds). */
 async function continuationOnly(model: string, runs: number): Promise<Measured['rounds']> {
   const reasoner = await LlamaNodeReasoner.load({ model: identify(model), contextSize: 4096, threads: 1 });
-  const tokenizer = await loadModel({ model, vocab_only: true });
+  const tokenizer = await llamaNode().loadModel({ model, vocab_only: true });
   const count = async (text: string): Promise<number> => (await tokenizer.tokenize(text)).tokens.length;
   const rows: Measured['rounds'] = [];
   try {
@@ -169,7 +169,7 @@ async function measure(target: Target, runs: number, workDir: string, log: (line
     mmprojOffload: false,
   });
   // A second context counts tokens where the blocks stand, images included (the reasoner does not expose its tokenizer).
-  const tokenizer = await loadModel({ model: target.model, n_ctx: 4096, n_threads: 1 });
+  const tokenizer = await llamaNode().loadModel({ model: target.model, n_ctx: 4096, n_threads: 1 });
   if (target.mmproj) await tokenizer.initMultimodal({ path: target.mmproj, use_gpu: false });
   const dir = mkdtempSync(join(workDir, 'reasoning-'));
   const db = openStore(join(dir, 'bench.sqlite'));

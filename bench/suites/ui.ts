@@ -5,7 +5,7 @@
  * Needs `npm run build` first. Timings depend on the machine's load; ratios are taken in the same run.
  */
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import type { ReasoningEvent } from '../../src/shared/contract';
@@ -199,7 +199,10 @@ export const uiSuite: BenchSuite = async (context: BenchContext): Promise<BenchT
         ],
         notes: [
           'One reasoning.event per token through the real bus and loopback bridge (the service batches tokens into deltas, so real runs send fewer events).',
-          'Chromium runs with --disable-gpu (software compositing) on a shared 2-core machine; dropped = intervals > 1.5× the median frame.',
+          'Chromium runs with --disable-gpu (software compositing); dropped = intervals > 1.5× the median frame.',
+          `Machine load average during the run: ${loadavg()
+            .map((l) => l.toFixed(2))
+            .join(' / ')} (1/5/15 min) on ${availableParallelism()} cores: compare rows with the idle baseline of the same run.`,
         ],
       },
     ];

@@ -190,13 +190,13 @@ describe.skipIf(!ctSeries || !imageCases)('reading session (needs ../shared/data
     await page.getByTestId('model-path-reasoner').fill(tiny.textModel);
     await page.getByTestId('model-path-mmproj').fill(tiny.mmproj);
     // Inspection reads each GGUF header before anything loads it.
-    await expect.poll(() => page.getByTestId('model-inspection').count(), { timeout: 30_000 }).toBe(2);
+    await expect.poll(() => page.getByTestId('model-inspection').count(), { timeout: 90_000 }).toBe(2);
     expect(await page.getByTestId('model-inspection').nth(0).textContent()).toContain('llama');
     expect(await page.getByTestId('model-inspection').nth(1).textContent()).toContain('vision projector (mlp)');
     await page.getByTestId('save-models').click();
     await expect.poll(() => ui.running.app.settings.get().models.reasoner).toBe(tiny.textModel);
     await page.getByTestId('load-reasoner').click();
-    await expect.poll(() => page.getByTestId('model-status').textContent(), { timeout: 60_000 }).toContain('Model ready · vision');
+    await expect.poll(() => page.getByTestId('model-status').textContent(), { timeout: 150_000 }).toContain('Model ready · vision');
     await ui.screenshot('07b-settings-models-loaded');
   });
 

@@ -273,6 +273,10 @@ describe.skipIf(!ctSeries || !imageCases)('reading session (needs ../shared/data
     expect(await page.getByTestId('record-facts').textContent()).toContain('re-reasoned');
     await expect.poll(() => page.getByTestId('record-view').getByTestId('hit-card').count()).toBeGreaterThan(0);
     await ui.screenshot('12-history-record');
+    // Replay streams the stored run through the same view, then settles on the record again.
+    await page.getByTestId('replay').click();
+    await expect.poll(() => page.getByTestId('replay').textContent(), { timeout: 60_000 }).toContain('Replay');
+    await expect.poll(() => page.getByTestId('record-view').getByTestId('run-details').getAttribute('data-status')).toBe('completed');
 
     await page.getByTestId('export-html').click();
     await page.getByTestId('report-preview').waitFor();

@@ -113,10 +113,11 @@ export type IngestFileStatus = 'ingested' | 'skipped' | 'failed';
 
 export interface IngestProgressEvent {
   runId: string;
+  /** The file (text ingestion) or the case id (case ingestion, `knowledge.casesIngest`). */
   file: string;
   filesDone: number;
   filesTotal: number;
-  /** Passages added by this file (0 when skipped or failed). */
+  /** Passages added by this file — images, for a case — (0 when skipped or failed). */
   passagesAdded: number;
   status: IngestFileStatus;
   /** Why the file was skipped (already ingested, unsupported format); null otherwise. */

@@ -20,7 +20,7 @@ export class LlamaCppTestEmbedder implements Embedder {
   ) {}
 
   static async load(modelPath: string, options: { threads?: number } = {}): Promise<LlamaCppTestEmbedder> {
-    const { getLlama } = await import('node-llama-cpp');
+    const { getLlama, LlamaLogLevel } = await import('node-llama-cpp');
     const bytes = await readFile(modelPath);
     const identity: ModelIdentity = {
       path: modelPath,
@@ -28,7 +28,7 @@ export class LlamaCppTestEmbedder implements Embedder {
       sha256: createHash('sha256').update(bytes).digest('hex'),
       sizeBytes: (await stat(modelPath)).size,
     };
-    const llama = await getLlama({ gpu: false, build: 'never', logLevel: 'error' as never });
+    const llama = await getLlama({ gpu: false, build: 'never', logLevel: LlamaLogLevel.error });
     const model = await llama.loadModel({ modelPath });
     const contextSize = Math.min(512, model.trainContextSize);
     const context = await model.createEmbeddingContext({ threads: options.threads ?? 2, contextSize });

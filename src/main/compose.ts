@@ -139,7 +139,15 @@ export async function composeApp(config: AppConfig): Promise<App> {
     ...createRunsHandlers(runs),
     ...createSettingsHandlers(settings),
     ...createEngineHandlers(engine),
-    ...createKnowledgeHandlers({ knowledge, runs, bus, retrievalDefaults: () => settings.get().retrieval }),
+    ...createKnowledgeHandlers({
+      knowledge,
+      runs,
+      bus,
+      retrievalDefaults: () => settings.get().retrieval,
+      // Case search by a study image: the same PNG the model would see (the file's window).
+      renderInstance: async (sopInstanceUid, frame) =>
+        (await studies.renderModelImage({ sopInstanceUid, frame, window: null })).png,
+    }),
     ...createStudiesHandlers(studies),
     ...createReasoningHandlers({ runs, service: reasoning }),
     ...createHistoryHandlers({ audit }),

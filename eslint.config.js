@@ -34,7 +34,7 @@ export default tseslint.config(
     rules: {
       'no-restricted-imports': [
         'error',
-        { paths: [{ name: 'electron', message: 'Services must not import electron (see docs/architecture).' }] },
+        { paths: [{ name: 'electron', message: 'Services are pure Node: electron belongs to src/main/index.ts and src/main/ipc (README → Architecture).' }] },
       ],
     },
   },

@@ -1,8 +1,9 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { EventChannel, EventPayload } from '../../../shared/contract';
+import { thumbnailPng } from '../../knowledge/cases/decodeImage';
 import { KnowledgeService } from '../../knowledge/KnowledgeService';
 import { HashingEmbedder } from '../../knowledge/testSupport/HashingEmbedder';
 import { projectRoot } from '../../knowledge/testSupport/sharedData';
@@ -126,6 +127,38 @@ describe('knowledge handlers', () => {
     await expect(Promise.resolve().then(() => handlers['knowledge.caseImage']({ imageId: 42 }))).rejects.toMatchObject({
       code: 'NOT_FOUND',
     });
+  });
+
+  it('searches cases by a DICOM instance through the study renderer, and serves case thumbnails', async () => {
+    const knowledge = new KnowledgeService(db);
+    const pixels = new Uint8Array(48 * 48).map((_, i) => ((i % 48) * 5) % 256);
+    const png = thumbnailPng({ width: 48, height: 48, channels: 1, data: pixels }, 48);
+    const folder = join(dir, 'cases');
+    mkdirSync(folder);
+    writeFileSync(join(folder, 'ramp.png'), png);
+    writeFileSync(join(folder, 'cases.jsonl'), JSON.stringify({ id: 'r', title: 'Ramp', images: ['ramp.png'] }));
+    const rendered: string[] = [];
+    const handlers = createKnowledgeHandlers({
+      knowledge,
+      runs,
+      bus,
+      retrievalDefaults: () => ({ k: 3, mode: 'lexical' }),
+      renderInstance: async (uid, frame) => {
+        rendered.push(`${uid}#${frame}`);
+        return png;
+      },
+    });
+    const { runId } = handlers['knowledge.casesIngest']({ folder }) as { runId: string };
+    expect(await runs.waitFor(runId)).toEqual({ status: 'completed' });
+    expect(of('knowledge.ingestProgress')).toMatchObject([{ runId, file: 'r', status: 'ingested', passagesAdded: 1 }]);
+    const hits = await handlers['knowledge.casesSearch']({
+      image: { kind: 'instance', sopInstanceUid: '1.2.3', frame: 2 },
+    });
+    expect(rendered).toEqual(['1.2.3#2']);
+    expect(hits).toMatchObject([{ title: 'Ramp', rank: 1 }]);
+    expect(hits[0]!.score).toBeCloseTo(1, 5);
+    const thumbnail = await handlers['knowledge.caseImage']({ imageId: hits[0]!.imageId, maxSize: 16 });
+    expect([...thumbnail.subarray(1, 4)].map((c) => String.fromCharCode(c)).join('')).toBe('PNG');
   });
 
   it('answers NOT_AVAILABLE everywhere when no service is configured', () => {

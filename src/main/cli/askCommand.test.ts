@@ -80,7 +80,7 @@ describe('npm run ask', () => {
     expect(text).toContain('[query 1] crescent hyperdensity');
     expect(text).toContain('  (1) crescent hyperdensity 1 — Test source');
     expect(text).toMatch(/\[answer\] epidural hematoma — confidence 0\.500/);
-    expect(text).toMatch(/\[cdir\] confidence 0\.500 < threshold 0\.9: re-reasoning with similar case/);
+    expect(text).toMatch(/\[cdir → attempt 2\] confidence 0\.500 < threshold 0\.9: re-reasoning with similar case/);
     expect(text).toMatch(/\[answer 2\] subdural hematoma — confidence 0\.970/);
     expect(text).toMatch(/✔ subdural hematoma · .* attempt 2 of 2 · 1 retrieval round/);
     const runId = /record: (\S+)/.exec(text)![1]!;

@@ -245,7 +245,7 @@ class StreamPrinter implements Printer {
       case 'cdir':
         this.flush();
         this.context.out(
-          `[cdir] ${event.reason}${event.similarCase ? ` (case #${event.similarCase.caseId}, similarity ${event.similarCase.score.toFixed(3)})` : ''}`,
+          `[cdir${event.triggered ? ` → attempt ${event.attempt + 1}` : ''}] ${event.reason}${event.similarCase ? ` (case #${event.similarCase.caseId}, similarity ${event.similarCase.score.toFixed(3)})` : ''}`,
         );
         return;
       case 'answer':

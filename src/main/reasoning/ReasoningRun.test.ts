@@ -60,7 +60,7 @@ describe('ReasoningRun — protocol paths with a scripted reasoner', () => {
     expect(result!.confidence).toMatchObject({ firstToken: 0.97, sampled: 1, used: 0.97, source: 'first-token' });
     expect(r.attempts[0]!.firstToken).toMatchObject({ text: ' sub', upperBound: false });
     expect(log.of('query')).toHaveLength(0);
-    expect(log.of('cdir')).toEqual([expect.objectContaining({ triggered: false, confidence: 0.97 })]);
+    expect(log.of('cdir')).toEqual([expect.objectContaining({ attempt: 1, triggered: false, confidence: 0.97 })]);
     expect(log.of('answer')).toEqual([expect.objectContaining({ answer: 'subdural hematoma', kept: true, attempt: 1 })]);
     // The probe came right after the generation stopped at <answer>, before the first answer token.
     const kinds = session.calls.map((c) => c.kind);
@@ -171,7 +171,13 @@ describe('ReasoningRun — protocol paths with a scripted reasoner', () => {
     expect(result!.confidence.used).toBe(0.93);
     expect(r.cdir).toMatchObject({ decision: 're-reasoned', placement: 'rewound', confidence: 0.41, threshold: 0.9 });
     const cdir = log.of('cdir')[0]!;
-    expect(cdir).toMatchObject({ triggered: true, confidence: 0.41, similarCase: { caseId: 7, thumbnailRef: 'case-image:70' } });
+    expect(cdir).toMatchObject({ attempt: 1, triggered: true, confidence: 0.41, similarCase: { caseId: 7, thumbnailRef: 'case-image:70' } });
+    // The CDIR decision is announced between the first attempt's answer and the second attempt's first token.
+    const order = log.events
+      .filter((e) => e.type === 'cdir' || e.type === 'token')
+      .map((e) => `${e.type}:${'attempt' in e ? e.attempt : '?'}`);
+    const at = order.indexOf('cdir:1');
+    expect(order.slice(at - 1, at + 2)).toEqual(['token:1', 'cdir:1', 'token:2']);
     expect(log.of('answer').map((a) => [a.attempt, a.answer, a.kept])).toEqual([
       [1, 'epidural hematoma', false],
       [2, 'subdural hematoma', true],

@@ -521,6 +521,7 @@ export class ReasoningRun {
   #emitCdir(triggered: boolean, similar: SimilarCase | null): void {
     this.#emit({
       type: 'cdir',
+      attempt: this.#attemptNo,
       confidence: this.cdir.confidence ?? 0,
       threshold: this.cdir.threshold,
       triggered,

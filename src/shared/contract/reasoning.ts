@@ -52,6 +52,8 @@ export type ReasoningEvent =
   | {
       runId: string;
       type: 'cdir';
+      /** The attempt whose answer confidence was judged (1); when `triggered`, the model re-reasons as attempt + 1. */
+      attempt: number;
       /** The confidence compared with the threshold; 0 when none could be measured (no answer). */
       confidence: number;
       threshold: number;

@@ -141,6 +141,7 @@ export function recordEvents(record: RunRecord): ReasoningEvent[] {
       events.push({
         runId,
         type: 'cdir',
+        attempt: attempt.attempt,
         confidence: record.cdir.confidence ?? 0,
         threshold: record.cdir.threshold,
         triggered: record.cdir.decision === 're-reasoned',

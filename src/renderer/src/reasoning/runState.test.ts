@@ -50,7 +50,7 @@ describe('applyEvents', () => {
       { runId: 'r1', type: 'hits', round: 1, query: 'glaucoma cup to disc ratio', hits: [hit(7)], lexicalOnly: true, attempt: 1 },
       ...tokens('r1', 'answer', 'yes'),
       { runId: 'r1', type: 'answer', answer: 'yes', confidence: confidence(0.4), attempt: 1, kept: true },
-      { runId: 'r1', type: 'cdir', confidence: 0.4, threshold: 0.9, triggered: true, similarCase: null, reason: 'low confidence' },
+      { runId: 'r1', type: 'cdir', attempt: 1, confidence: 0.4, threshold: 0.9, triggered: true, similarCase: null, reason: 'low confidence' },
       ...tokens('r1', 'answer', 'no', 2),
       { runId: 'r1', type: 'answer', answer: 'no', confidence: confidence(0.95), attempt: 2, kept: true },
       { runId: 'other', type: 'token', segment: 'think', text: 'IGNORED', attempt: 1 },
@@ -78,6 +78,29 @@ describe('applyEvents', () => {
     expect(state.status).toBe('cancelled');
     expect(state.finishedAt).toBe(9);
     expect(applyEvents(state, tokens('r1', 'think', 'late '), 10)).toBe(state);
+  });
+
+  it('opens the CDIR turn in the attempt after the judged one, whatever attempts the panel has seen', () => {
+    const cdir = (attempt: number): ReasoningEvent => ({
+      runId: 'r4',
+      type: 'cdir',
+      attempt,
+      confidence: 0.2,
+      threshold: 0.9,
+      triggered: true,
+      similarCase: null,
+      reason: 'low confidence',
+    });
+    // A panel that joined late (no token of attempt 1 seen) still files the CDIR turn under attempt 2.
+    const late = applyEvents(startedRun(startingRun(0), 'r4'), [cdir(1)], 1);
+    expect(late.attempts.map((a) => [a.attempt, a.blocks])).toEqual([[2, [{ type: 'cdir' }]]]);
+    const after = applyEvents(late, tokens('r4', 'think', 'again ', 2), 2);
+    expect(after.attempts).toHaveLength(1);
+    expect(after.attempts[0]!.blocks).toEqual([{ type: 'cdir' }, { type: 'text', kind: 'think', text: 'again ' }]);
+    // A decision that does not re-reason opens nothing.
+    const notNeeded = applyEvents(startedRun(startingRun(0), 'r4'), [{ ...cdir(1), triggered: false } as ReasoningEvent], 1);
+    expect(notNeeded.attempts).toHaveLength(0);
+    expect(notNeeded.cdir?.attempt).toBe(1);
   });
 
   it('keeps a query chip pending until its hits arrive', () => {

@@ -157,8 +157,8 @@ export function applyEvent(state: RunView, event: ReasoningEvent, now: number): 
       });
     case 'cdir': {
       if (event.triggered === false || (event.triggered === undefined && !event.similarCase)) return { ...s, cdir: event };
-      // The second attempt opens with the similar case the loop added.
-      const next = s.attempts.reduce((n, a) => Math.max(n, a.attempt), 0) + 1;
+      // The attempt after the judged one opens with the similar case the loop added.
+      const next = event.attempt + 1;
       return withAttempt({ ...s, cdir: event }, next, (a) => (a.blocks.length === 0 ? { ...a, blocks: [{ type: 'cdir' }] } : a));
     }
     case 'answer': {

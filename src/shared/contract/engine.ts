@@ -16,6 +16,8 @@ export interface ModelInspection {
   projectorType: string | null;
   /** For a vision projector: the width of the embeddings it produces, which must equal the reasoner's embeddingLength. */
   outputLength: number | null;
+  /** A cross-encoder with a classification head (tensor `cls.weight` / `cls.output.weight`): loadable as the reranker only. */
+  isReranker: boolean;
   /** Problems found by validation; empty = loadable. */
   problems: string[];
 }

@@ -47,6 +47,7 @@ export async function inspectModel(path: string, options: { hashes?: Sha256Cache
     isVisionProjector,
     projectorType: projector?.facts.projectorType ?? null,
     outputLength: projector?.facts.outputLength ?? null,
+    isReranker: (text?.facts.rankingHead.length ?? 0) > 0,
     problems: (text ?? projector)!.problems,
   };
   return { inspection, file, text: text?.facts ?? null, projector: projector?.facts ?? null };
@@ -55,21 +56,49 @@ export async function inspectModel(path: string, options: { hashes?: Sha256Cache
 /** Refuses a file that cannot serve in `role`, naming every problem found. */
 export function assertLoadable(model: InspectedModel, role: ModelRole): void {
   const name = basename(model.inspection.path);
+  const refuse = (message: string, details: Record<string, unknown> = {}): never => {
+    throw new EngineError('MODEL_INVALID', message, { details: { path: model.inspection.path, role, ...details } });
+  };
   const wantsProjector = role === 'mmproj';
   if (wantsProjector !== model.inspection.isVisionProjector) {
-    throw new EngineError(
-      'MODEL_INVALID',
+    refuse(
       wantsProjector
         ? `${name}: expected a vision projector (mmproj, architecture "clip"), found a ${model.inspection.architecture} language model`
         : `${name}: expected a language model for the ${role} role, found a vision projector (mmproj)`,
-      { details: { path: model.inspection.path, role } },
     );
   }
   if (model.inspection.problems.length > 0) {
-    throw new EngineError(
-      'MODEL_INVALID',
-      `${name} was refused before loading: ${model.inspection.problems.join('; ')}`,
-      { details: { path: model.inspection.path, role, problems: model.inspection.problems } },
+    refuse(`${name} was refused before loading: ${model.inspection.problems.join('; ')}`, { problems: model.inspection.problems });
+  }
+  const text = model.text;
+  if (!text) return;
+  if (role === 'reranker') {
+    if (text.rankingHead.length === 0) {
+      refuse(
+        `${name}: expected a reranker — a cross-encoder with a classification head (tensor "cls.weight" or "cls.output.weight") — found ${describeTextModel(model)} without one`,
+      );
+    }
+    if (text.rankingJoin === null) {
+      refuse(
+        `${name}: expected a reranker that can join a query and a document (a separator or end-of-sequence token, or a "tokenizer.chat_template.rerank" template with {query} and {document}), found none`,
+      );
+    }
+  } else if (text.rankingHead.length > 0) {
+    // A cross-encoder scores a pair; it embeds nothing and generates nothing, and node-llama-cpp would load it anyway.
+    refuse(
+      `${name}: expected ${role === 'embedding' ? 'an embedding model' : 'a generative language model'} for the ${role} role, found a reranker (a ${model.inspection.architecture} cross-encoder with a classification head: ${text.rankingHead.join(', ')}) — choose it as the reranker`,
     );
   }
+}
+
+const poolingNames: Record<number, string> = { 0: 'none', 1: 'mean', 2: 'cls', 3: 'last', 4: 'rank' };
+
+/** "a llama embedding model (pooling mean)", "a llama chat model", "a bert model (pooling cls)". */
+function describeTextModel(model: InspectedModel): string {
+  const architecture = model.inspection.architecture;
+  const pooling = model.text?.poolingType ?? null;
+  const poolingNote = pooling !== null ? ` (pooling ${poolingNames[pooling] ?? pooling})` : '';
+  if (pooling !== null && pooling >= 1 && pooling <= 3) return `a ${architecture} embedding model${poolingNote}`;
+  if (model.inspection.hasChatTemplate) return `a ${architecture} chat model${poolingNote}`;
+  return `a ${architecture} model${poolingNote}`;
 }

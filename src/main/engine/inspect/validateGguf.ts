@@ -219,6 +219,16 @@ export interface TextModelFacts {
   blockCount: number | null;
   vocabularySize: number | null;
   poolingType: number | null;
+  /**
+   * A classification head over the pooled sequence (`cls.weight` and/or `cls.output.weight`): what makes a
+   * cross-encoder a reranker for llama.cpp's rank pooling and node-llama-cpp's ranking context.
+   */
+  rankingHead: string[];
+  /**
+   * How a query and a document are joined for ranking: a rerank template (`tokenizer.chat_template.rerank`), else a
+   * separator or end-of-sequence token between them; null when the file has none (ranking is not possible).
+   */
+  rankingJoin: 'template' | 'separator' | null;
 }
 
 /** Validates a language model (reasoner, embedding model or reranker). */
@@ -235,6 +245,8 @@ export function validateTextModel(file: GgufFile): { problems: string[]; facts: 
     blockCount: null,
     vocabularySize: null,
     poolingType: null,
+    rankingHead: [],
+    rankingJoin: null,
   };
   if (architecture === 'clip') {
     problems.push('general.architecture: expected a language model, found "clip" — this is a vision projector (mmproj); choose it as the projector');
@@ -276,7 +288,36 @@ export function validateTextModel(file: GgufFile): { problems: string[]; facts: 
   if (facts.blockCount !== null && facts.blockCount > 0 && !file.tensors.some((t) => t.name.startsWith('blk.'))) {
     problems.push(`tensors "blk.*": expected ${facts.blockCount} transformer blocks, found none`);
   }
+  facts.rankingHead = rankingHeadTensors.filter((name) => tensors.has(name));
+  facts.rankingJoin = rankingJoin(file, facts.vocabularySize);
   return { problems, facts };
+}
+
+/** The classification-head tensors node-llama-cpp's `supportsRanking` looks for. */
+export const rankingHeadTensors = ['cls.weight', 'cls.output.weight'] as const;
+
+/**
+ * Mirrors node-llama-cpp 3.22's ranking input: a valid `tokenizer.chat_template.rerank` ({query} and {document}), or
+ * `bos query eos sep document eos` with whichever of eos/sep exist — the tokenizer's defaults included (llama.cpp
+ * gives "bert" vocabularies separator 102 and no eos, "llama" eos 2, most others eos 2 or 11).
+ */
+function rankingJoin(file: GgufFile, vocabularySize: number | null): 'template' | 'separator' | null {
+  const template = file.metadata.get('tokenizer.chat_template.rerank');
+  if (template?.type === GgufValueType.STRING && /\{query\}/.test(template.value) && /\{document\}/.test(template.value)) {
+    return 'template';
+  }
+  const inVocabulary = (id: number | null): boolean => id !== null && (vocabularySize === null || id < vocabularySize);
+  const id = (key: string): number | null => {
+    const v = file.metadata.get(key);
+    return v && typeof v.value === 'number' ? v.value : null;
+  };
+  const model = file.metadata.get('tokenizer.ggml.model');
+  const tokenizer = model?.type === GgufValueType.STRING ? model.value : null;
+  const separator = id('tokenizer.ggml.seperator_token_id') ?? (tokenizer === 'bert' ? 102 : null);
+  const defaultEos = tokenizer === 'bert' || tokenizer === 'no_vocab' || tokenizer === 'none' || tokenizer === 'rwkv' ? null : tokenizer === 'gpt2' ? 11 : 2;
+  const explicitEos = id('tokenizer.ggml.eos_token_id');
+  const eos = inVocabulary(explicitEos) ? explicitEos : defaultEos;
+  return inVocabulary(separator) || inVocabulary(eos) ? 'separator' : null;
 }
 
 /** The pairing check that makes initMultimodal fail: the projector's output must be the language model's width. */

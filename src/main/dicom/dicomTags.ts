@@ -125,6 +125,12 @@ export const Tag = {
   PixelData: '7FE00010',
 } as const;
 
+/**
+ * Every tag above as a number (`group << 16 | element`): the top-level elements header-only reading hands to dcmjs
+ * (the rest of a header is never read).
+ */
+export const mappedTagNumbers: ReadonlySet<number> = new Set(Object.values(Tag).map((tag) => parseInt(tag, 16)));
+
 /** The tag after which header-only reading stops (nothing the index needs comes after it). */
 export const pixelDataTag = Tag.PixelData;
 

@@ -1,7 +1,8 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { dropPrivateElements, fileMetaLayout } from './privateElementFilter';
+import { mappedTagNumbers, Tag } from './dicomTags';
+import { fileMetaLayout, keepTopLevelElements } from './headerElementFilter';
 import { parseDicom } from './readDicom';
 
 const root = resolve(import.meta.dirname, '../../..');
@@ -23,18 +24,20 @@ const files = [
 const comparable = (value: unknown): string =>
   JSON.stringify(value, (_key, v: unknown) => (ArrayBuffer.isView(v) ? Array.from(v as Uint8Array) : v));
 
-describe('private element filter for header-only reading', () => {
-  it('drops private elements but leaves every typed module identical', () => {
+describe('top-level element filter for header-only reading', () => {
+  it('keeps only the mapped elements but leaves every typed module identical', () => {
     let filtered = 0;
     for (const file of files) {
       const bytes = new Uint8Array(readFileSync(file));
       const layout = fileMetaLayout(bytes);
       expect(layout, file).not.toBeNull();
       const syntax = layout!.transferSyntaxUid;
-      const cut = dropPrivateElements(bytes, layout!.datasetStart, {
-        littleEndian: syntax !== '1.2.840.10008.1.2.2',
-        explicit: syntax !== '1.2.840.10008.1.2',
-      });
+      const cut = keepTopLevelElements(
+        bytes,
+        layout!.datasetStart,
+        { littleEndian: syntax !== '1.2.840.10008.1.2.2', explicit: syntax !== '1.2.840.10008.1.2' },
+        mappedTagNumbers,
+      );
       if (cut) {
         filtered++;
         expect(cut.byteLength, file).toBeLessThan(bytes.byteLength);
@@ -50,8 +53,49 @@ describe('private element filter for header-only reading', () => {
     const bytes = new Uint8Array(readFileSync(join(root, 'resources/sample-studies/pydicom/CT_small.dcm')));
     const layout = fileMetaLayout(bytes)!;
     const head = bytes.subarray(0, layout.datasetStart + 700);
-    const cut = dropPrivateElements(head, layout.datasetStart, { littleEndian: true, explicit: true });
+    const cut = keepTopLevelElements(
+      head,
+      layout.datasetStart,
+      { littleEndian: true, explicit: true },
+      mappedTagNumbers,
+    );
     const kept = cut ?? head;
     expect(kept.subarray(kept.byteLength - 20)).toEqual(head.subarray(head.byteLength - 20));
+  });
+
+  it('keeps only the Pixel Data element header when the reader stops there', () => {
+    const bytes = new Uint8Array(readFileSync(join(root, 'resources/sample-studies/pydicom/CT_small.dcm')));
+    const layout = fileMetaLayout(bytes)!;
+    const pixelData = parseInt(Tag.PixelData, 16);
+    const cut = keepTopLevelElements(
+      bytes,
+      layout.datasetStart,
+      { littleEndian: true, explicit: true },
+      mappedTagNumbers,
+      {
+        stopAt: pixelData,
+      },
+    )!;
+    // The header without its unmapped elements, then (7FE0,0010) OW and the 4-byte length: no pixel bytes.
+    expect(cut.byteLength).toBeLessThan(bytes.byteLength - 128 * 128 * 2);
+    const tail = new DataView(cut.buffer, cut.byteOffset + cut.byteLength - 12, 12);
+    expect([tail.getUint16(0, true), tail.getUint16(2, true)]).toEqual([0x7fe0, 0x0010]);
+    expect(tail.getUint32(8, true)).toBe(128 * 128 * 2);
+  });
+
+  it('drops every top-level element outside the mapping (private groups, acquisition parameters)', () => {
+    const bytes = new Uint8Array(readFileSync(join(root, 'resources/sample-studies/pydicom/CT_small.dcm')));
+    const layout = fileMetaLayout(bytes)!;
+    const cut = keepTopLevelElements(
+      bytes,
+      layout.datasetStart,
+      { littleEndian: true, explicit: true },
+      mappedTagNumbers,
+    )!;
+    const kept = parseDicom(cut, { headerOnly: true }).dataset;
+    const all = parseDicom(bytes, { headerOnly: false }).dataset;
+    expect(Object.keys(kept).every((tag) => mappedTagNumbers.has(parseInt(tag, 16)))).toBe(true);
+    expect(Object.keys(all).some((tag) => parseInt(tag.slice(0, 4), 16) % 2 === 1)).toBe(true); // private groups exist
+    expect(Object.keys(kept).length).toBeLessThan(Object.keys(all).length / 2);
   });
 });

@@ -1,12 +1,17 @@
 /**
- * Header-only reading spends most of its time in dcmjs's per-element work, and vendor headers are mostly private
- * elements (odd groups: a GE CT slice carries ~120 of its ~210), none of which the index reads. This pass walks only
- * element boundaries (tag, VR, length; sequences of undefined length by their delimiters) and returns the header
- * without its top-level private elements for dcmjs to parse. It parses no values. On anything unexpected it returns
- * null and the caller parses the bytes unchanged.
+ * Header-only reading spends most of its time in dcmjs's per-element work (a Tag object, a dictionary lookup, a
+ * value-accessor Proxy and, for every sequence item, a new stream with its own TextDecoder), and most of a header is
+ * elements the index never reads: vendor private groups (a GE CT slice carries ~120 of its ~210), acquisition
+ * parameters, referenced-image sequences. This pass walks only element boundaries (tag, VR, length; sequences of
+ * undefined length by their delimiters), parses no values, and hands dcmjs the header with just the top-level elements
+ * the tag mapping reads (dicomTags.ts `Tag`). On anything unexpected it keeps the rest verbatim, so dcmjs sees and
+ * reports exactly what it would have seen.
  */
 
-const longVrs = new Set(['OB', 'OD', 'OF', 'OL', 'OV', 'OW', 'SQ', 'UC', 'UN', 'UR', 'UT', 'SV', 'UV']);
+const longVrNames = ['OB', 'OD', 'OF', 'OL', 'OV', 'OW', 'SQ', 'UC', 'UN', 'UR', 'UT', 'SV', 'UV'];
+/** VRs with a 4-byte length, keyed by their two ASCII bytes as one number (no string per element). */
+const longVrCodes = new Set(longVrNames.map((vr) => (vr.charCodeAt(0) << 8) | vr.charCodeAt(1)));
+const longVrs = new Set(longVrNames);
 const undefinedLength = 0xffffffff;
 const maxDepth = 16;
 
@@ -32,9 +37,10 @@ function skipElement(w: Walker, offset: number, depth: number): number {
     return element === 0xe000 ? valueStart + length : valueStart;
   }
   if (w.explicit) {
-    const vr = String.fromCharCode(view.getUint8(offset + 4), view.getUint8(offset + 5));
-    if (!/^[A-Z]{2}$/.test(vr)) return -1;
-    if (longVrs.has(vr)) {
+    const a = view.getUint8(offset + 4);
+    const b = view.getUint8(offset + 5);
+    if (a < 0x41 || a > 0x5a || b < 0x41 || b > 0x5a) return -1;
+    if (longVrCodes.has((a << 8) | b)) {
       if (offset + 12 > view.byteLength) return -1;
       length = view.getUint32(offset + 8, littleEndian);
       valueStart = offset + 12;
@@ -65,13 +71,18 @@ function skipUntil(w: Walker, offset: number, delimiter: number, depth: number):
 }
 
 /**
- * The file bytes with the dataset's top-level private elements removed, up to and including everything from the
- * Pixel Data element on. `datasetStart` is the offset after the file meta group.
+ * The file bytes with only the top-level dataset elements whose tag is in `keep` (tags as `group << 16 | element`,
+ * unsigned), followed verbatim by everything from the first element of group 7FE0 (pixel data) or the first element
+ * the walk cannot delimit (a head chunk cut inside it). `datasetStart` is the offset after the file meta group.
+ * `stopAt` names the tag where the reader stops (dcmjs `untilTag`): when the walk reaches it, only its element header
+ * is kept and nothing after it. Returns null when nothing would be dropped.
  */
-export function dropPrivateElements(
+export function keepTopLevelElements(
   bytes: Uint8Array,
   datasetStart: number,
   syntax: { littleEndian: boolean; explicit: boolean },
+  keep: ReadonlySet<number>,
+  options: { stopAt?: number } = {},
 ): Uint8Array | null {
   const w: Walker = {
     view: new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength),
@@ -83,10 +94,18 @@ export function dropPrivateElements(
   let p = datasetStart;
   while (p + 8 <= bytes.byteLength) {
     const group = w.view.getUint16(p, w.littleEndian);
-    if (group >= 0x7fe0) break; // pixel data and anything after it: kept verbatim below
+    if (group >= 0x7fe0) {
+      // Pixel data and anything after it: kept verbatim below, except that when dcmjs stops at Pixel Data
+      // (untilTag) only the element's header is needed, not the rest of the chunk.
+      if (options.stopAt !== undefined && readTag(w, p) === options.stopAt) {
+        kept.push([p, Math.min(bytes.byteLength, p + 12)]);
+        return concatRanges(bytes, kept);
+      }
+      break;
+    }
     const end = skipElement(w, p, 0);
     if (end < 0) break; // cut by the head chunk: kept verbatim, so dcmjs reports it as before
-    if (group % 2 === 1) {
+    if (!keep.has(readTag(w, p))) {
       dropped++;
     } else if (kept[kept.length - 1]![1] === p) {
       kept[kept.length - 1]![1] = end;
@@ -97,9 +116,17 @@ export function dropPrivateElements(
   }
   if (dropped === 0) return null;
   kept.push([p, bytes.byteLength]);
-  const out = new Uint8Array(kept.reduce((n, [a, b]) => n + (b - a), 0));
+  return concatRanges(bytes, kept);
+}
+
+function readTag(w: Walker, offset: number): number {
+  return ((w.view.getUint16(offset, w.littleEndian) << 16) | w.view.getUint16(offset + 2, w.littleEndian)) >>> 0;
+}
+
+function concatRanges(bytes: Uint8Array, ranges: [number, number][]): Uint8Array {
+  const out = new Uint8Array(ranges.reduce((n, [a, b]) => n + (b - a), 0));
   let offset = 0;
-  for (const [a, b] of kept) {
+  for (const [a, b] of ranges) {
     out.set(bytes.subarray(a, b), offset);
     offset += b - a;
   }

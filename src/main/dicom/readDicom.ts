@@ -2,8 +2,8 @@ import { createRequire } from 'node:module';
 import { open, readFile } from 'node:fs/promises';
 import type { DicomModules } from './dicomModules';
 import { DicomError } from './dicomErrors';
-import { pixelDataTag, readModules, transferSyntaxUidOf, type RawDataset } from './dicomTags';
-import { dropPrivateElements, fileMetaLayout } from './privateElementFilter';
+import { mappedTagNumbers, pixelDataTag, readModules, transferSyntaxUidOf, type RawDataset } from './dicomTags';
+import { fileMetaLayout, keepTopLevelElements } from './headerElementFilter';
 import { implicitVrLittleEndian, transferSyntaxInfo, type TransferSyntaxInfo } from './transferSyntax';
 
 interface DcmjsDict {
@@ -41,6 +41,7 @@ export interface ParsedDicom {
 }
 
 const preambleLength = 128;
+const pixelDataTagNumber = parseInt(pixelDataTag, 16);
 
 function hasDicmPrefix(bytes: Uint8Array): boolean {
   return (
@@ -110,16 +111,19 @@ function toArrayBuffer(bytes: Uint8Array): ArrayBuffer {
     : (bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer);
 }
 
-/** The header without top-level private elements (which the index never reads), when that is safe to cut. */
-function withoutPrivateElements(bytes: Uint8Array): Uint8Array {
+/** The header with only the top-level elements the tag mapping reads, when that is safe to cut. */
+function withMappedElementsOnly(bytes: Uint8Array): Uint8Array {
   const layout = fileMetaLayout(bytes);
   const syntax = layout ? transferSyntaxInfo(layout.transferSyntaxUid) : null;
   if (!layout || !syntax || syntax.uid === '1.2.840.10008.1.2.1.99') return bytes;
   return (
-    dropPrivateElements(bytes, layout.datasetStart, {
-      littleEndian: syntax.littleEndian,
-      explicit: syntax.uid !== implicitVrLittleEndian,
-    }) ?? bytes
+    keepTopLevelElements(
+      bytes,
+      layout.datasetStart,
+      { littleEndian: syntax.littleEndian, explicit: syntax.uid !== implicitVrLittleEndian },
+      mappedTagNumbers,
+      { stopAt: pixelDataTagNumber },
+    ) ?? bytes
   );
 }
 
@@ -143,7 +147,7 @@ export function parseDicom(bytes: Uint8Array, options: { headerOnly: boolean; wh
     input = synthetic;
     hasPreamble = false;
   }
-  if (options.headerOnly && hasPreamble) input = withoutPrivateElements(input);
+  if (options.headerOnly && hasPreamble) input = withMappedElementsOnly(input);
   let parsed: DcmjsDict;
   try {
     parsed = dcmjs.data.DicomMessage.readFile(
@@ -182,34 +186,47 @@ export function parseDicom(bytes: Uint8Array, options: { headerOnly: boolean; wh
 /** Sizes of the head read by `readDicomHeader` before falling back to the whole file. */
 const headChunks = [64 * 1024, 1024 * 1024];
 
+export interface DicomHeader {
+  parsed: ParsedDicom;
+  size: number;
+  mtimeMs: number;
+  /** Whether the bytes parsed were the whole file (so the dataset holds every element, e.g. a DICOMDIR's records). */
+  wholeFile: boolean;
+}
+
 /**
  * Reads only as much of a file as its header needs (the first 64 KiB, then 1 MiB, then all of it for very long
- * headers such as enhanced multi-frame functional groups) and parses it up to the Pixel Data element.
+ * headers such as enhanced multi-frame functional groups) and parses it up to the Pixel Data element. One open and,
+ * for almost every file, one read; `known` (size and mtime from the folder walk) saves the stat.
  */
-export async function readDicomHeader(path: string): Promise<{ parsed: ParsedDicom; size: number; mtimeMs: number }> {
+export async function readDicomHeader(
+  path: string,
+  known?: { size: number; mtimeMs: number },
+): Promise<DicomHeader> {
   const handle = await open(path, 'r');
   try {
-    const stat = await handle.stat();
+    const { size, mtimeMs } = known ?? (await handle.stat());
     for (const chunk of headChunks) {
-      if (chunk >= stat.size) break;
-      const buffer = new Uint8Array(chunk);
-      const { bytesRead } = await handle.read(buffer, 0, chunk, 0);
+      const buffer = new Uint8Array(Math.min(chunk, size));
+      const { bytesRead } = await handle.read(buffer, 0, buffer.byteLength, 0);
+      const wholeFile = bytesRead < chunk;
       let parsed: ParsedDicom;
       try {
         parsed = parseDicom(buffer.subarray(0, bytesRead), { headerOnly: true, what: path });
       } catch (error) {
-        if (error instanceof DicomError && error.code === 'NOT_DICOM') throw error;
+        if (wholeFile || (error instanceof DicomError && error.code === 'NOT_DICOM')) throw error;
         continue;
       }
       // Reaching the pixel data element proves the header was complete within the chunk.
-      if (parsed.dataset[pixelDataTag] !== undefined) return { parsed, size: stat.size, mtimeMs: stat.mtimeMs };
+      if (wholeFile || parsed.dataset[pixelDataTag] !== undefined) return { parsed, size, mtimeMs, wholeFile };
     }
-    const whole = new Uint8Array(stat.size);
-    const { bytesRead } = await handle.read(whole, 0, stat.size, 0);
+    const whole = new Uint8Array(size);
+    const { bytesRead } = await handle.read(whole, 0, size, 0);
     return {
       parsed: parseDicom(whole.subarray(0, bytesRead), { headerOnly: true, what: path }),
-      size: stat.size,
-      mtimeMs: stat.mtimeMs,
+      size,
+      mtimeMs,
+      wholeFile: true,
     };
   } finally {
     await handle.close();

@@ -1,14 +1,14 @@
 import { existsSync } from 'node:fs';
-import { readdir, readFile, stat } from 'node:fs/promises';
-import { basename, dirname, join, resolve } from 'node:path';
+import { readdir, stat } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
 import type { ImportProgressEvent, ImportSummary } from '../../shared/contract';
-import { AppError, toErrorPayload } from '../errors/AppError';
-import { undisplayableReason } from '../dicom/decodeFrame';
+import { toErrorPayload } from '../errors/AppError';
 import { DicomError } from '../dicom/dicomErrors';
-import { mediaDirectorySopClassUid, readDicomdirEntries } from '../dicom/dicomTags';
-import { contentHash, imageFormatOf, imageSize, uidFromHash } from '../dicom/imageFiles';
-import { readDicomFile, readDicomHeader, type ParsedDicom } from '../dicom/readDicom';
+import { readHeaderRecord, type HeaderRecord, type KnownFileInfo } from './headerRecord';
 import type { IndexedInstance, StudyIndex } from './StudyIndex';
+
+/** Reads one file's index entry; the studies service passes its worker pool's reader, tests and the CLI the inline one. */
+export type HeaderReader = (file: string, known: KnownFileInfo | undefined) => Promise<HeaderRecord>;
 
 export interface ImportOptions {
   signal?: AbortSignal;
@@ -23,6 +23,11 @@ export interface ImporterSettings {
   batchSize?: number;
   /** Minimum time between two success progress events. Defaults to 100 ms. */
   progressIntervalMs?: number;
+  /**
+   * Files read ahead of the one being indexed, so that reading and parsing overlap (and run on every worker of a
+   * pool). Defaults to 4.
+   */
+  readAhead?: number;
 }
 
 interface Pending {
@@ -30,13 +35,15 @@ interface Pending {
   record: IndexedInstance;
 }
 
-const reportSopClassPrefix = '1.2.840.10008.5.1.4.1.1.88.';
-
 function isHidden(name: string): boolean {
   return name.startsWith('.') || name === 'Thumbs.db' || name === 'desktop.ini';
 }
 
-async function expand(paths: string[], signal: AbortSignal | undefined): Promise<string[]> {
+async function expand(
+  paths: string[],
+  signal: AbortSignal | undefined,
+  known: Map<string, KnownFileInfo>,
+): Promise<string[]> {
   const files: string[] = [];
   const seen = new Set<string>();
   const visit = async (path: string): Promise<void> => {
@@ -57,104 +64,11 @@ async function expand(paths: string[], signal: AbortSignal | undefined): Promise
       }
     } else if (info.isFile()) {
       files.push(full);
+      known.set(full, { size: info.size, mtimeMs: info.mtimeMs });
     }
   };
   for (const path of paths) await visit(path);
   return files;
-}
-
-function recordFromDicom(parsed: ParsedDicom, path: string, size: number, mtimeMs: number): IndexedInstance {
-  const { patient, study, series, instance, imagePlane, imagePixel, multiFrame, sr } = parsed.modules;
-  const missing = [
-    study.studyInstanceUid ? null : 'StudyInstanceUID',
-    series.seriesInstanceUid ? null : 'SeriesInstanceUID',
-    instance.sopInstanceUid ? null : 'SOPInstanceUID',
-  ].filter(Boolean);
-  if (missing.length > 0) {
-    throw new DicomError(
-      'DICOM_MISSING_UID',
-      `${path}: expected ${missing.join(', ')} to group the instance, found none`,
-    );
-  }
-  const isReport = instance.sopClassUid.startsWith(reportSopClassPrefix) || series.modality === 'SR';
-  const firstFrame = multiFrame?.frames[0];
-  return {
-    kind: 'dicom',
-    patient: {
-      name: patient.name.display,
-      nameRaw: patient.name.raw,
-      id: patient.id,
-      birthDate: patient.birthDate,
-      sex: patient.sex,
-    },
-    study: {
-      uid: study.studyInstanceUid,
-      date: study.date,
-      time: study.time,
-      accessionNumber: study.accessionNumber,
-      description: study.description,
-    },
-    series: {
-      uid: series.seriesInstanceUid,
-      modality: series.modality,
-      seriesNumber: series.seriesNumber,
-      description: series.description,
-      bodyPart: series.bodyPart,
-      isReport,
-    },
-    instance: {
-      sopUid: instance.sopInstanceUid,
-      path,
-      fileSize: size,
-      fileMtimeMs: mtimeMs,
-      sopClassUid: instance.sopClassUid,
-      transferSyntaxUid: parsed.modules.fileMeta.transferSyntaxUid,
-      instanceNumber: instance.instanceNumber,
-      rows: imagePixel?.rows ?? null,
-      columns: imagePixel?.columns ?? null,
-      frames: imagePixel?.numberOfFrames ?? (parsed.modules.hasPixelData ? 1 : 0),
-      position: imagePlane.position ?? firstFrame?.position ?? null,
-      orientation: imagePlane.orientation ?? firstFrame?.orientation ?? null,
-      undisplayable: undisplayableReason(parsed),
-      reportText: sr ? [sr.documentTitle, sr.text].filter(Boolean).join('\n') : null,
-    },
-  };
-}
-
-function recordFromImage(path: string, bytes: Uint8Array, size: number, mtimeMs: number): IndexedInstance {
-  const format = imageFormatOf(bytes)!;
-  const dimensions = imageSize(bytes, format);
-  const hash = contentHash(bytes);
-  const name = basename(path);
-  return {
-    kind: 'image',
-    patient: { name: name.replace(/\.[^.]+$/, ''), nameRaw: '', id: '', birthDate: null, sex: null },
-    study: { uid: uidFromHash('study', hash), date: null, time: null, accessionNumber: null, description: name },
-    series: {
-      uid: uidFromHash('series', hash),
-      modality: 'OT',
-      seriesNumber: 1,
-      description: `${format.toUpperCase()} image`,
-      bodyPart: null,
-      isReport: false,
-    },
-    instance: {
-      sopUid: uidFromHash('instance', hash),
-      path,
-      fileSize: size,
-      fileMtimeMs: mtimeMs,
-      sopClassUid: '',
-      transferSyntaxUid: '',
-      instanceNumber: 1,
-      rows: dimensions?.height ?? null,
-      columns: dimensions?.width ?? null,
-      frames: 1,
-      position: null,
-      orientation: null,
-      undisplayable: null,
-      reportText: null,
-    },
-  };
 }
 
 /** Finds a DICOMDIR-referenced file, matching case-insensitively as CD file systems do. */
@@ -186,11 +100,14 @@ export async function importStudies(
   paths: string[],
   options: ImportOptions = {},
   settings: ImporterSettings = {},
+  readHeader: HeaderReader = readHeaderRecord,
 ): Promise<ImportSummary & { cancelled: boolean }> {
   const batchSize = settings.batchSize ?? 64;
   const interval = settings.progressIntervalMs ?? 100;
+  const readAhead = Math.max(1, settings.readAhead ?? 4);
   const { signal } = options;
-  const queue = await expand(paths, signal);
+  const known = new Map<string, KnownFileInfo>();
+  const queue = await expand(paths, signal, known);
   const queued = new Set(queue);
   const summary: ImportSummary = { filesSeen: 0, imported: 0, alreadyPresent: 0, failed: [], skipped: [], studies: [] };
   const studies = new Set<string>();
@@ -252,69 +169,68 @@ export async function importStudies(
     progress(file, payload);
   };
 
+  // Headers are read ahead (up to `readAhead` in flight) and consumed in queue order, so outcomes, progress and the
+  // files a DICOMDIR appends keep the order of a sequential import.
+  const inFlight = new Map<number, Promise<HeaderRecord>>();
+  let nextToRead = 0;
+  const fillReadAhead = (): void => {
+    while (nextToRead < queue.length && inFlight.size < readAhead && !signal?.aborted) {
+      const file = queue[nextToRead]!;
+      const reading = readHeader(file, known.get(file));
+      reading.catch(() => undefined); // consumed in order below; never an unhandled rejection meanwhile
+      inFlight.set(nextToRead++, reading);
+    }
+  };
+
   let cancelled = false;
   for (let i = 0; i < queue.length; i++) {
     if (signal?.aborted) {
       cancelled = true;
       break;
     }
+    fillReadAhead();
     const file = queue[i]!;
+    const reading = inFlight.get(i)!;
+    inFlight.delete(i);
     summary.filesSeen++;
     try {
-      const header = await readDicomHeader(file).catch(async (error: unknown) => {
-        // Not DICOM: a plain PNG/JPEG is an image study; anything else keeps the DICOM reader's reason.
-        const errno = (error as NodeJS.ErrnoException).code;
-        if (errno === 'ENOENT' || errno === 'EACCES' || errno === 'EISDIR' || errno === 'EPERM') {
-          throw new AppError(
-            'FILE_UNREADABLE',
-            `${file}: expected a readable file, found ${errno} (${(error as Error).message})`,
-          );
-        }
-        if (!(error instanceof DicomError && error.code === 'NOT_DICOM')) throw error;
-        const bytes = new Uint8Array(await readFile(file));
-        if (!imageFormatOf(bytes)) throw error;
-        const info = await stat(file);
-        pending.push({ file, record: recordFromImage(file, bytes, info.size, info.mtimeMs) });
-        return null;
-      });
-      if (header) {
-        const { parsed, size, mtimeMs } = header;
-        if (parsed.modules.fileMeta.mediaStorageSopClassUid === mediaDirectorySopClassUid) {
-          const directory = await readDicomFile(file);
-          const entries = readDicomdirEntries(directory.dataset);
-          let added = 0;
-          let missing = 0;
-          for (const entry of entries) {
-            const referenced = await resolveReferenced(dirname(file), entry.fileId);
-            if (!referenced) {
-              missing++;
-              fail(
-                join(dirname(file), ...entry.fileId),
-                new DicomError('NOT_DICOM', `${file} references ${entry.fileId.join('/')}, which is not on disk`),
-              );
-            } else if (!queued.has(referenced)) {
-              queued.add(referenced);
-              queue.push(referenced);
-              added++;
-            }
+      const header = await reading;
+      if (header.kind === 'dicomdir') {
+        const { entries } = header;
+        let added = 0;
+        let missing = 0;
+        for (const entry of entries) {
+          const referenced = await resolveReferenced(dirname(file), entry.fileId);
+          if (!referenced) {
+            missing++;
+            fail(
+              join(dirname(file), ...entry.fileId),
+              new DicomError('NOT_DICOM', `${file} references ${entry.fileId.join('/')}, which is not on disk`),
+            );
+          } else if (!queued.has(referenced)) {
+            queued.add(referenced);
+            queue.push(referenced);
+            added++;
           }
-          const note = {
-            code: 'DICOMDIR',
-            message: `media directory listing ${entries.length} files (${entries.length - missing} found${added ? `, ${added} added to this import` : ''}); the listed files are imported, the directory itself holds no image`,
-          };
-          summary.skipped.push({ file, ...note });
-          index.recordFile(file, 'skipped', note, null);
-          progress(file, null, true);
-          continue;
         }
-        pending.push({ file, record: recordFromDicom(parsed, file, size, mtimeMs) });
+        const note = {
+          code: 'DICOMDIR',
+          message: `media directory listing ${entries.length} files (${entries.length - missing} found${added ? `, ${added} added to this import` : ''}); the listed files are imported, the directory itself holds no image`,
+        };
+        summary.skipped.push({ file, ...note });
+        index.recordFile(file, 'skipped', note, null);
+        progress(file, null, true);
+        continue;
       }
+      pending.push({ file, record: header.record });
       if (pending.length >= batchSize) flush();
       progress(file, null, i === queue.length - 1);
     } catch (error) {
       fail(file, error);
     }
   }
+  // Reads started before a cancel finish in the background; their results are not indexed.
+  inFlight.clear();
   flush();
   summary.studies = [...studies];
   return { ...summary, cancelled };

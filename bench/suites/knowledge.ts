@@ -4,7 +4,8 @@
  * 2. vector search latency and recall at 10k / 100k / 1M synthetic 1024-d vectors: sqlite-vec exact (vec0) vs the
  *    1-bit WebAssembly prefilter + exact rescoring vs a plain-JS brute-force scan;
  * 3. ingestion throughput, lexical only (the bundled MedQuAD) and with embeddings (service vs raw node-llama-cpp);
- * 4. image-case search on the MedPix 2.0 split: leave-one-image-out recall@5 of the built-in descriptor.
+ * 4. image-case search on the MedPix 2.0 split: leave-one-image-out recall@5 of the built-in descriptor;
+ * 5. hybrid vs hybrid + cross-encoder rerank latency (knowledgeRerank.ts).
  * Synthetic stores are built once into .bench/ and reused.
  */
 import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync } from 'node:fs';
@@ -25,12 +26,13 @@ import { VectorStore } from '../../src/main/knowledge/vectors/VectorStore';
 import { migrate } from '../../src/main/store/migrations';
 import { openStore } from '../../src/main/store/openStore';
 import type { BenchContext, BenchSuite, BenchTable } from '../BenchContext';
+import { rerankLatency } from './knowledgeRerank';
 
 const root = join(import.meta.dirname, '../..');
 
 export const knowledgeSuite: BenchSuite = async (context) => {
-  // KNOWLEDGE_BENCH=quality,ingestion,cases,vectors runs a subset (all by default).
-  const parts = new Set((process.env['KNOWLEDGE_BENCH'] ?? 'quality,ingestion,cases,vectors').split(','));
+  // KNOWLEDGE_BENCH=quality,ingestion,cases,vectors,rerank runs a subset (all by default).
+  const parts = new Set((process.env['KNOWLEDGE_BENCH'] ?? 'quality,ingestion,cases,vectors,rerank').split(','));
   const tables: BenchTable[] = [];
   const models = await ensureTinyModels();
   const embedder = await LlamaCppTestEmbedder.load(models.embeddingModel, { threads: 1 });
@@ -39,6 +41,7 @@ export const knowledgeSuite: BenchSuite = async (context) => {
     if (parts.has('ingestion')) tables.push(await ingestionThroughput(context, embedder));
     if (parts.has('cases')) tables.push(await imageCases(context));
     if (parts.has('vectors')) tables.push(...(await vectorScale(context)));
+    if (parts.has('rerank')) tables.push(await rerankLatency(context, embedder));
   } finally {
     await embedder.dispose();
   }

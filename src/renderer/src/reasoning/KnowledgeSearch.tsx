@@ -68,6 +68,11 @@ export function KnowledgeSearch({ defaultK }: { defaultK: number }) {
         <div className="search-results">
           <div className="muted small">
             {response.hits.length} passages · {response.mode} · {response.tookMs.toFixed(1)} ms
+            {response.reranked ? (
+              <span className="badge" title="Ordered by the cross-encoder reranker's relevance scores" data-testid="reranked-badge">
+                reranked
+              </span>
+            ) : null}
             {response.lexicalOnly ? (
               <span className="badge badge-warn" title={response.lexicalOnlyReason ?? ''}>
                 lexical only{response.lexicalOnlyReason ? `: ${response.lexicalOnlyReason}` : ''}

@@ -86,7 +86,7 @@ export function ModelsSection() {
             testId={`model-path-${r.role}`}
           />
           <span className="field-note">{r.help}</span>
-          <Inspection path={draft[r.role].trim()} />
+          <Inspection path={draft[r.role].trim()} role={r.role} />
         </div>
       ))}
       <div className="form-actions">
@@ -105,7 +105,7 @@ export function ModelsSection() {
           <dl className="facts">
             <dt>Accelerator</dt>
             <dd>
-              {engine.gpu
+              {engine.gpu && engine.gpu.backend !== 'cpu'
                 ? `${engine.gpu.backend.toUpperCase()} · ${engine.gpu.deviceNames.join(', ') || 'device'} · ${formatBytes(engine.gpu.vramFreeBytes)} free of ${formatBytes(engine.gpu.vramTotalBytes)}`
                 : 'CPU only (no GPU detected)'}
             </dd>
@@ -139,10 +139,12 @@ export function ModelsSection() {
                   ['reranker', engine.reranker, ['reranker']],
                 ] as [string, LoadedModelStatus, ModelRole[]][]
               ).map(([name, status, modelRoles]) => (
-                <tr key={name}>
+                <tr key={name} data-testid={`engine-row-${name}`}>
                   <td>{name}</td>
                   <td>
-                    <span className={`state state-${status.state}`}>{status.state}</span>
+                    <span className={`state state-${status.state}`} data-testid={`engine-state-${name}`}>
+                      {status.state}
+                    </span>
                     {status.error ? <div className="text-warn small">{status.error.message}</div> : null}
                   </td>
                   <td className="mono small">{status.path ?? '—'}</td>
@@ -186,8 +188,19 @@ function formatCount(n: number): string {
   return String(n);
 }
 
+/** Why a file cannot serve in this field (the engine refuses it the same way on load), or null. */
+function roleMismatch(role: ModelRole, i: ModelInspection): string | null {
+  if (role === 'mmproj') return i.isVisionProjector ? null : 'Not a vision projector: loading it here will be refused.';
+  if (i.isVisionProjector) return 'A vision projector: choose it as the vision projector.';
+  if (role === 'reranker' && !i.isReranker) {
+    return 'Not a reranker: it has no classification head (cls.weight / cls.output.weight); loading it here will be refused.';
+  }
+  if (role !== 'reranker' && i.isReranker) return 'A reranker (cross-encoder): choose it as the reranker.';
+  return null;
+}
+
 /** Reads a GGUF's header through `engine.inspect` (no native load) and shows what it is and any problem. */
-function Inspection({ path }: { path: string }) {
+function Inspection({ path, role }: { path: string; role: ModelRole }) {
   const [result, setResult] = useState<{ path: string; inspection: ModelInspection | null; error: unknown } | null>(null);
   useEffect(() => {
     if (!path) return;
@@ -207,8 +220,9 @@ function Inspection({ path }: { path: string }) {
   if (result.error) return <ErrorNotice error={result.error} compact />;
   if (!result.inspection) return null;
   const i = result.inspection;
+  const mismatch = roleMismatch(role, i);
   return (
-    <div className={`inspection${i.problems.length ? ' inspection-bad' : ''}`} data-testid="model-inspection">
+    <div className={`inspection${i.problems.length || mismatch ? ' inspection-bad' : ''}`} data-testid="model-inspection">
       <span className="badge">{i.architecture}</span>
       {i.name ? <span>{i.name}</span> : null}
       <span>{formatBytes(i.sizeBytes)}</span>
@@ -216,10 +230,23 @@ function Inspection({ path }: { path: string }) {
       {i.quantization ? <span className="badge">{i.quantization}</span> : null}
       {i.contextLength ? <span>ctx {i.contextLength}</span> : null}
       {i.embeddingLength ? <span>dim {i.embeddingLength}</span> : null}
-      <span>{i.isVisionProjector ? `vision projector (${i.projectorType ?? '?'})` : i.hasChatTemplate ? 'chat template' : 'no chat template'}</span>
+      <span>
+        {i.isVisionProjector
+          ? `vision projector (${i.projectorType ?? '?'})`
+          : i.isReranker
+            ? 'reranker (classification head)'
+            : i.hasChatTemplate
+              ? 'chat template'
+              : 'no chat template'}
+      </span>
       {i.sha256 ? <span className="mono muted">sha256 {shortHash(i.sha256)}</span> : null}
-      {i.problems.length > 0 ? (
+      {i.problems.length > 0 || mismatch ? (
         <ul className="problems">
+          {mismatch ? (
+            <li data-testid="model-role-mismatch">
+              <Icon name="warning" size={12} /> {mismatch}
+            </li>
+          ) : null}
           {i.problems.map((p) => (
             <li key={p}>
               <Icon name="warning" size={12} /> {p}

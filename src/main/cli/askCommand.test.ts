@@ -118,6 +118,30 @@ describe('npm run ask', () => {
   });
 });
 
+describe('npm run ask per-run settings', () => {
+  it('runs grammar-constrained with the given bounds for this run only, and refuses bounds out of range', async () => {
+    const reasoner = new ScriptedReasoner({ script: [{ text: '<think> x </think>\n<answer> B </answer>', confidence: 0.99 }] });
+    const app = testApp(reasoner);
+    const c = cli(app);
+    const args = ['--question', 'Which?', '--choices', 'a,b', '--grammar', '--think-chars', '64', '--query-chars', '24', '--max-tokens', '200'];
+    expect(await askCommand(args, c)).toBe(0);
+    expect(c.lines[0]).toMatch(/ · grammar \(≤64 thought \/ ≤24 query chars\)$/);
+    const grammar = reasoner.sessions[0]!.calls.find((call) => call.kind === 'start')!.options;
+    expect(grammar).toMatchObject({ maxTokens: 200 - 64 }); // the answer's share of the budget is kept back
+    expect(grammar.grammar).toContain('"<think>" [^<]{1,64} "</think>"');
+    expect(grammar.grammar).toContain('"<query>" [^<]{1,24} "</query>"');
+    const runId = /record: (\S+)/.exec(c.lines.join('\n'))![1]!;
+    expect(app.audit.get(runId).settings.reasoning).toMatchObject({ grammarConstrained: true, grammarThinkChars: 64, grammarQueryChars: 24, maxTokens: 200 });
+    // Never saved.
+    expect(app.settings.get().reasoning).toMatchObject({ grammarConstrained: false, grammarThinkChars: 2000, grammarQueryChars: 300 });
+
+    const bad = cli(app);
+    expect(await askCommand(['--question', 'q', '--grammar', '--think-chars', '3'], bad)).toBe(1);
+    expect(bad.errors.at(-1)).toMatch(/INVALID_INPUT: .*settings\.reasoning\.grammarThinkChars.*an integer from 8 to 100000/);
+    expect(await askCommand(['--question', 'q', '--max-tokens', 'many'], bad)).toBe(2);
+  });
+});
+
 describe('npm run ask outcomes', () => {
   it('names the chosen option and exits 4 when the run ends without an answer', async () => {
     const answered = cli(testApp(new ScriptedReasoner({ script: [{ text: '<think> x </think>\n<answer> B </answer>', confidence: 0.99 }] })));

@@ -1,16 +1,26 @@
 import { writeFileSync } from 'node:fs';
 import { basename, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import type { AskRequest, ConfidenceReport, ReasoningEvent, ReasoningMode, SegmentKind } from '../../shared/contract';
+import type {
+  AskRequest,
+  ConfidenceReport,
+  ReasoningEvent,
+  ReasoningMode,
+  SegmentKind,
+  Settings,
+  SettingsPatch,
+} from '../../shared/contract';
 import { describeAnswer } from '../audit/exportHtml';
 import type { App } from '../compose';
 import type { ReplayOutcome } from '../reasoning/ReasoningService';
 import { toErrorPayload } from '../errors/AppError';
+import { applySettingsPatch } from '../settings/validateSettings';
 import type { CliCommand, CliContext } from './CliContext';
 
 export const askUsage = `usage:
   npm run ask -- --image <png|jpg|dcm> --question "…" [--choices a,b,…] [--mode direct|rwr|rwr+cdir] [--json]
                  [--model <reasoner.gguf> --mmproj <mmproj.gguf>]
+                 [--grammar] [--think-chars N] [--query-chars N] [--max-tokens N] [--temperature T] [--threshold P]
   npm run ask -- --question "…"                      (a question without an image)
   npm run ask -- --replay <runId> [--json]           (re-run a recorded question; says whether it reproduced)
   npm run ask -- --list [--limit N]                  (recorded runs, newest first)
@@ -19,7 +29,10 @@ export const askUsage = `usage:
   Streams the reasoning (think / query / retrieved passages / answer / CDIR) and writes the audit record to the
   app's store (MEDRWR_DATA_DIR or ~/.medrwr-reading-station). --json prints the events as JSON lines.
   Exit status: 0 answered, 4 finished without an answer, 130 cancelled, 1 failed, 2 bad usage, 3 replay differs.
-  --model/--mmproj set the reasoner in the settings (as the app would) and load it. Ctrl-C cancels the run.`;
+  --model/--mmproj set the reasoner in the settings (as the app would) and load it. Ctrl-C cancels the run.
+  For this run only (validated, recorded with it, never saved): --grammar (protocol-constrained decoding),
+  --think-chars / --query-chars (the grammar's bounds per reasoning step and per query; defaults 2000 and 300),
+  --max-tokens N (per attempt), --temperature T (0 = greedy), --threshold P (CDIR).`;
 
 class UsageError extends Error {}
 
@@ -43,6 +56,12 @@ export const askCommand: CliCommand = async (argv, context) => {
         limit: { type: 'string' },
         export: { type: 'string' },
         out: { type: 'string' },
+        grammar: { type: 'boolean', default: false },
+        'think-chars': { type: 'string' },
+        'query-chars': { type: 'string' },
+        'max-tokens': { type: 'string' },
+        temperature: { type: 'string' },
+        threshold: { type: 'string' },
         help: { type: 'boolean', short: 'h', default: false },
       },
     });
@@ -66,7 +85,16 @@ export const askCommand: CliCommand = async (argv, context) => {
       ...(values.choices ? { choices: values.choices.split(',').map((c) => c.trim()) } : {}),
       ...(values.mode ? { mode: values.mode } : {}),
     });
-    return await ask(app, context, request, values.json, values.image ? basename(values.image) : null);
+    const reasoning: NonNullable<SettingsPatch['reasoning']> = {};
+    if (values.grammar) reasoning.grammarConstrained = true;
+    if (values['think-chars'] !== undefined) reasoning.grammarThinkChars = numberOption('--think-chars', values['think-chars']);
+    if (values['query-chars'] !== undefined) reasoning.grammarQueryChars = numberOption('--query-chars', values['query-chars']);
+    if (values['max-tokens'] !== undefined) reasoning.maxTokens = numberOption('--max-tokens', values['max-tokens']);
+    if (values.temperature !== undefined) reasoning.temperature = numberOption('--temperature', values.temperature);
+    if (values.threshold !== undefined) reasoning.cdirThreshold = numberOption('--threshold', values.threshold);
+    // Checked like a settings change (INVALID_INPUT names the key and the range), applied to this run only.
+    const settings = Object.keys(reasoning).length > 0 ? applySettingsPatch(app.settings.get(), { reasoning }) : undefined;
+    return await ask(app, context, request, values.json, values.image ? basename(values.image) : null, settings);
   } catch (error) {
     if (error instanceof UsageError || (error as { code?: string }).code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') {
       context.err(`ask: ${(error as Error).message}\n\n${askUsage}`);
@@ -101,7 +129,20 @@ async function loadConfiguredModels(app: App, context: CliContext): Promise<void
 }
 
 /** Runs one request as the app does (RunRegistry, events, audit) and prints it as it streams. */
-async function ask(app: App, context: CliContext, request: AskRequest, json: boolean, imageName: string | null): Promise<number> {
+function numberOption(name: string, text: string): number {
+  const n = Number(text);
+  if (text.trim() === '' || !Number.isFinite(n)) throw new UsageError(`${name}: expected a number, found "${text}"`);
+  return n;
+}
+
+async function ask(
+  app: App,
+  context: CliContext,
+  request: AskRequest,
+  json: boolean,
+  imageName: string | null,
+  settings?: Settings,
+): Promise<number> {
   app.reasoning.ready(request);
   const printer = json ? new JsonPrinter(context) : new StreamPrinter(context, request.choices ?? null);
   let runId = '';
@@ -121,11 +162,14 @@ async function ask(app: App, context: CliContext, request: AskRequest, json: boo
   process.once('SIGINT', onSigint);
   try {
     runId = app.runs.start('reasoning', async (run) => {
-      await app.reasoning.ask(request, run);
+      await app.reasoning.ask(request, run, settings ? { settings } : {});
     });
     if (!json) {
-      const settings = app.settings.get();
-      context.out(`▶ run ${runId} · mode ${request.mode ?? settings.reasoning.mode}${imageName ? ` · image ${imageName}` : ''}`);
+      const { reasoning } = settings ?? app.settings.get();
+      const grammar = reasoning.grammarConstrained
+        ? ` · grammar (≤${reasoning.grammarThinkChars ?? '∞'} thought / ≤${reasoning.grammarQueryChars ?? 200} query chars)`
+        : '';
+      context.out(`▶ run ${runId} · mode ${request.mode ?? reasoning.mode}${imageName ? ` · image ${imageName}` : ''}${grammar}`);
     }
     for (const event of pending.splice(0)) if (event.runId === runId) printer.print(event);
     const outcome = await app.runs.waitFor(runId);

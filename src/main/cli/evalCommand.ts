@@ -17,7 +17,8 @@ export const evalUsage = `usage:
   npm run eval -- run --dataset <file> [--format vqa-rad|slake|jsonl] [--images <dir>] [--modes direct,rwr,rwr+cdir]
                       [--limit N] [--sample N[:seed]] [--seed N] [--label text] [--dry-run] [--out <dir>]
                       [--threshold P] [--confidence first-token|option-mass] [--max-tokens N] [--temperature T]
-                      [--grammar] [--k N] [--rounds N] [--retrieval lexical|vector|hybrid]
+                      [--grammar [--think-chars N] [--query-chars N]] [--k N] [--rounds N]
+                      [--retrieval lexical|vector|hybrid]
                       [--reasoner <gguf> --mmproj <gguf>]
   npm run eval -- resume <evalId> [--out <dir>]
   npm run eval -- list
@@ -34,6 +35,7 @@ export const evalUsage = `usage:
            without them a model evaluation loads the models already configured.
   Settings for this evaluation only (validated, frozen with it, never saved): --threshold <0..1> (CDIR),
   --confidence first-token|option-mass, --max-tokens N, --temperature T, --grammar (protocol-constrained decoding),
+  --think-chars N / --query-chars N (the grammar's bounds per reasoning step and per query; defaults 2000 and 300),
   --k N (passages per query), --rounds N (retrieval rounds), --retrieval lexical|vector|hybrid.`;
 
 const modeNames: ReasoningMode[] = ['direct', 'rwr', 'rwr+cdir'];
@@ -100,6 +102,8 @@ function parseRequest(argv: string[]): RunArgs {
       'max-tokens': { type: 'string' },
       temperature: { type: 'string' },
       grammar: { type: 'boolean' },
+      'think-chars': { type: 'string' },
+      'query-chars': { type: 'string' },
       k: { type: 'string' },
       rounds: { type: 'string' },
       retrieval: { type: 'string' },
@@ -139,6 +143,8 @@ function parseRequest(argv: string[]): RunArgs {
   if (values['max-tokens'] !== undefined) reasoning.maxTokens = integer('--max-tokens', values['max-tokens']);
   if (values.temperature !== undefined) reasoning.temperature = decimal('--temperature', values.temperature);
   if (values.grammar) reasoning.grammarConstrained = true;
+  if (values['think-chars'] !== undefined) reasoning.grammarThinkChars = integer('--think-chars', values['think-chars']);
+  if (values['query-chars'] !== undefined) reasoning.grammarQueryChars = integer('--query-chars', values['query-chars']);
   if (values.k !== undefined) retrieval.k = integer('--k', values.k);
   if (values.rounds !== undefined) retrieval.maxRounds = integer('--rounds', values.rounds);
   if (values.retrieval !== undefined) retrieval.mode = values.retrieval as 'lexical' | 'vector' | 'hybrid';

@@ -124,9 +124,11 @@ describe.skipIf(!existsSync(vqaRad))(
           models.textModel,
           '--mmproj',
           models.mmproj,
+          // The default grammar bounds (2000 thought / 300 query characters): a looping thought is closed, a long one is
+          // closed when only the answer's share of the token budget is left, so every item answers.
           '--grammar',
           '--max-tokens',
-          '48',
+          '256',
           '--k',
           '1',
           '--rounds',
@@ -169,6 +171,17 @@ describe.skipIf(!existsSync(vqaRad))(
       expect(resume.stdout).toMatch(/· completed · 60\/60 results, 0 failed\n/);
       const csv = readFileSync(join(out, 'results.csv'), 'utf8').trimEnd().split('\r\n');
       expect(csv).toHaveLength(61);
+      // Real answers with the model's own probabilities, in every mode; CDIR re-reasons (every random confidence is low).
+      const results = readFileSync(join(out, 'results.jsonl'), 'utf8')
+        .trimEnd()
+        .split('\n')
+        .map((line) => JSON.parse(line) as { mode: string; answer: string | null; confidence: { used: number | null }; cdirTriggered: boolean });
+      expect(results.filter((r) => !r.answer?.trim())).toEqual([]);
+      for (const r of results) {
+        expect(r.confidence.used).toBeGreaterThan(0);
+        expect(r.confidence.used).toBeLessThan(1);
+      }
+      expect(results.filter((r) => r.mode === 'rwr+cdir' && r.cdirTriggered)).toHaveLength(20);
       const html = readFileSync(join(out, 'report.html'), 'utf8');
       expect(html).toContain('tiny-llama-chat.gguf');
       expect(html).not.toContain('DRY RUN');

@@ -39,10 +39,10 @@ function identity(path: string): ModelIdentity {
 }
 
 /**
- * Short letter-only segments, so a random-weight model writes protocol-valid runs that end (as in the reasoning
- * issue's own tiny-model test; the default grammar lets its thoughts run on until the repetition guard stops them),
- * and one knowledge query of one or two medical terms (the model picks them) in the first attempt whenever the mode
- * allows retrieval, so the rwr modes really search the knowledge base.
+ * Short letter-only segments, so a random-weight model writes short protocol-valid runs (the default grammar bounds
+ * end too — a looping or overlong thought is closed, see evalCli.test.ts — but take longer and never query), and one
+ * knowledge query of one or two medical terms (the model picks them) in the first attempt whenever the mode allows
+ * retrieval, so the rwr modes really search the knowledge base.
  */
 const base = createProtocolGrammar({
   textClass: '[a-z ]',

@@ -163,6 +163,63 @@ describe('ReasoningRun — protocol paths with a scripted reasoner', () => {
     expect(call.generatedTokens).toBeLessThan(100);
   });
 
+  it('under the grammar, closes a looping thought and a looping query and goes on to the answer', async () => {
+    const { result, r, session } = await run({
+      script: [`<think> ${'the lesion is '.repeat(100)}`, `\n<query> lesion ${'size '.repeat(100)}`, answer('B')],
+      settings: testSettings({ reasoning: { mode: 'rwr', grammarConstrained: true } }),
+    });
+    expect(result).toMatchObject({ answer: 'B', endReason: 'answered', rounds: 1 });
+    const attempt = r.attempts[0]!;
+    expect(attempt.anomalies.map((a) => a.kind)).toEqual(['think-closed-by-loop', 'query-closed-by-loop']);
+    expect(attempt.anomalies[1]!.detail).toBe('expected </query>, found the model repeating itself; closed it');
+    expect(attempt.queries[0]!.query).toMatch(/^lesion size size/);
+    expect(attempt.queries[0]!.status).toBe('served');
+    const generations = session.calls.filter((c) => c.kind === 'start' || c.kind === 'continue');
+    expect(generations[0]!.result!.stoppedBy).toBe('abort');
+    expect(generations[0]!.result!.generatedTokens).toBeLessThan(100);
+    // The loop writes the closing tag; the next step may only query or answer (no second <think> in its grammar).
+    expect(generations[1]!.appended).toBe(' </think>');
+    expect(generations[1]!.options.grammar).toMatch(/^root ::= ws \(query \| "<answer>"\)$/m);
+    expect(generations[1]!.options.grammar).not.toContain('"<think>"');
+    expect(generations[2]!.appended).toMatch(/^ <\/query>\n<retrieve> \(1\) /);
+    expect(generations[2]!.options.grammar).toContain('root ::= ws "<think>"');
+    expect(attempt.transcript).toMatch(/the lesion is +<\/think>\n<query> lesion size/);
+  });
+
+  it('under the grammar, closes a thought that would leave no budget for the answer, and asks for the answer', async () => {
+    const rambling = Array.from({ length: 200 }, (_, i) => `finding${i}`).join(' ');
+    const { result, r, session } = await run({
+      script: [`<think> ${rambling}`, '\n<answer> B </answer>'],
+      settings: testSettings({ reasoning: { mode: 'rwr', grammarConstrained: true, maxTokens: 300 } }),
+    });
+    expect(result).toMatchObject({ answer: 'B', endReason: 'answered', rounds: 0 });
+    const attempt = r.attempts[0]!;
+    expect(attempt.anomalies.map((a) => a.kind)).toEqual(['think-closed-at-budget']);
+    const generations = session.calls.filter((c) => c.kind === 'start' || c.kind === 'continue');
+    expect(generations[0]!.options.maxTokens).toBe(300 - 64);
+    expect(generations[0]!.result!.stoppedBy).toBe('limit');
+    expect(generations[1]!.appended).toBe(' </think>');
+    // No query is offered any more: only the answer.
+    expect(generations[1]!.options.grammar).toMatch(/^root ::= ws "<answer>"$/m);
+    expect(generations[1]!.options.maxTokens).toBe(64);
+  });
+
+  it('bounds thought and query by the settings under the grammar (unbounded thought for older settings)', async () => {
+    const grammarOf = async (reasoning: Partial<Settings['reasoning']>) => {
+      const { session } = await run({
+        script: [answer('A')],
+        settings: testSettings({ reasoning: { grammarConstrained: true, ...reasoning } }),
+      });
+      return session.calls.find((c) => c.kind === 'start')!.options.grammar!;
+    };
+    const bounded = await grammarOf({ grammarThinkChars: 640, grammarQueryChars: 48 });
+    expect(bounded).toContain('"<think>" [^<]{1,640} "</think>"');
+    expect(bounded).toContain('query ::= "<query>" [^<]{1,48} "</query>"');
+    const legacy = await grammarOf({ grammarThinkChars: undefined, grammarQueryChars: undefined });
+    expect(legacy).toContain('"<think>" [^<]+ "</think>"');
+    expect(legacy).toContain('[^<]{1,200}');
+  });
+
   it('low confidence triggers CDIR: the similar case image is a second image and the answer is re-reasoned', async () => {
     const { result, log, session, r } = await run({
       script: [query('crescent hyperdensity'), answer('epidural hematoma', 0.41), answer('subdural hematoma', 0.93)],

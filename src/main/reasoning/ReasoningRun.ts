@@ -59,7 +59,10 @@ export interface ReasoningRunDeps {
   /** Null: no image-case corpus; CDIR cannot re-retrieve. */
   cases: CaseRetriever | null;
   emit(event: ReasoningEvent): void;
-  /** Grammars used when `reasoning.grammarConstrained` is on. Defaults to the protocol grammar. */
+  /**
+   * Grammars used when `reasoning.grammarConstrained` is on. Defaults to the protocol grammar bounded by the settings'
+   * `grammarThinkChars` and `grammarQueryChars` (unbounded thought for settings recorded before they existed).
+   */
   grammar?: ProtocolGrammar;
   /** Defaults to performance.now. */
   now?: () => number;
@@ -72,6 +75,13 @@ const MAX_LEADING_WHITESPACE = 3;
 const MAX_REFUSED_QUERIES = 3;
 /** Similar cases fetched, so the study's own image can be skipped when it is in the corpus. */
 const CASES_K = 3;
+/**
+ * Under the grammar, tokens a reasoning step leaves for the answer: a thought still open when only these remain is
+ * closed and the answer asked for ("budget forcing"), so a run that may not finish thinking still answers.
+ */
+const ANSWER_RESERVE = 64;
+/** The query bound of the grammar before it was a setting (so that older records replay exactly). */
+const LEGACY_QUERY_CHARS = 200;
 
 type CallSpec =
   | { kind: 'start'; messages: ChatMessage[] }
@@ -82,6 +92,8 @@ interface Step {
   tokens: GeneratedToken[];
   events: ParserEvent[];
   loopStopped: boolean;
+  /** Whether the session's transcript ends with this call's text, so the loop can append to it (a closing tag). */
+  continuable: boolean;
   /** Transcript length before this call's generated text: the point CDIR rewinds to. */
   mark: number;
 }
@@ -139,7 +151,13 @@ export class ReasoningRun {
     this.#deps = deps;
     this.#signal = signal;
     this.#now = deps.now ?? (() => performance.now());
-    this.#grammar = deps.grammar ?? createProtocolGrammar();
+    const { grammarThinkChars, grammarQueryChars } = input.settings.reasoning;
+    this.#grammar =
+      deps.grammar ??
+      createProtocolGrammar({
+        thinkChars: [1, grammarThinkChars ?? null],
+        queryChars: [1, grammarQueryChars ?? LEGACY_QUERY_CHARS],
+      });
     this.#batcher = new DeltaBatcher(
       (segment, text) => this.#emit({ type: 'token', segment, text, attempt: this.#attemptNo }),
       deps.delta,
@@ -256,19 +274,31 @@ export class ReasoningRun {
 
   async #reason(attempt: Attempt, first: CallSpec): Promise<void> {
     const { settings, mode } = this.#input;
+    const constrained = settings.reasoning.grammarConstrained;
     let call: CallSpec = first;
+    let afterThink = false;
+    let mustAnswer = false;
     for (;;) {
       if (attempt.budget <= 0) return this.#end(attempt, 'no-answer:max-tokens');
-      const allowQuery = mode !== 'direct' && this.#roundsServed < settings.retrieval.maxRounds;
+      const allowQuery = mode !== 'direct' && this.#roundsServed < settings.retrieval.maxRounds && !mustAnswer;
+      const reserve = constrained && !afterThink && attempt.budget > 2 * ANSWER_RESERVE ? ANSWER_RESERVE : 0;
       this.#phase('thinking');
       const step = await this.#generate(attempt, call, {
-        maxTokens: attempt.budget,
+        maxTokens: attempt.budget - reserve,
         stop: [...REASONING_STOPS],
-        grammar: settings.reasoning.grammarConstrained
-          ? this.#grammar.reasoning({ allowQuery, requireQuery: false, roundsServed: this.#roundsServed, attempt: this.#attemptNo })
+        grammar: constrained
+          ? this.#grammar.reasoning({
+              allowQuery,
+              requireQuery: false,
+              roundsServed: this.#roundsServed,
+              attempt: this.#attemptNo,
+              afterThink,
+            })
           : undefined,
       });
-      attempt.finalSegmentMark = step.mark;
+      // A step that only finished a thought the loop closed belongs to the segment that thought started.
+      if (!afterThink) attempt.finalSegmentMark = step.mark;
+      afterThink = false;
       if (attempt.record.outputStart < 0) attempt.record.outputStart = step.mark;
       const decisive = findDecisive(step.events);
       if (decisive?.kind === 'query') {
@@ -281,10 +311,32 @@ export class ReasoningRun {
         continue;
       }
       if (decisive?.kind === 'answer') return this.#answer(attempt, step, decisive.index);
-      if (step.loopStopped) return this.#end(attempt, 'no-answer:repetition');
+      // Under the grammar a looping segment is closed and the protocol goes on (the grammar bounds what follows);
+      // without it, or where the loop cannot write the closing tag, the attempt ends.
+      const looping = step.loopStopped && constrained && step.continuable ? attempt.parser.openTag : null;
+      const outOfBudget =
+        reserve > 0 && step.result.stoppedBy === 'limit' && step.continuable && attempt.parser.openTag === 'think';
+      if (looping === 'think' || outOfBudget) {
+        this.#consume(attempt, attempt.parser.forceClose('think'));
+        if (outOfBudget) {
+          this.#anomaly(
+            attempt,
+            'think-closed-at-budget',
+            `expected </think> within the token budget, found ${attempt.budget} tokens left; closed the thought for the answer`,
+          );
+        } else {
+          this.#anomaly(attempt, 'think-closed-by-loop', 'expected </think>, found the model repeating itself; closed the thought');
+        }
+        call = { kind: 'continue', appended: ' </think>' };
+        afterThink = true;
+        mustAnswer ||= outOfBudget;
+        continue;
+      }
+      if (step.loopStopped && looping !== 'query') return this.#end(attempt, 'no-answer:repetition');
       if (attempt.parser.openTag === 'query' && step.result.stoppedBy !== 'limit') {
         const closing = this.#consume(attempt, attempt.parser.forceClose('query'));
-        this.#anomaly(attempt, 'query-closed-by-loop', 'expected </query>, found the end of the generation; closed it');
+        const found = step.loopStopped ? 'the model repeating itself' : 'the end of the generation';
+        this.#anomaly(attempt, 'query-closed-by-loop', `expected </query>, found ${found}; closed it`);
         const content = closing.find((e) => e.type === 'close' && e.tag === 'query');
         const appended = await this.#serveQuery(attempt, content?.type === 'close' ? content.content : '', true);
         if (appended === null) return;
@@ -585,6 +637,15 @@ export class ReasoningRun {
       this.modelMs += this.#now() - started;
     }
     this.#checkCancelled();
+    const loopStopped = stopLoop.signal.aborted;
+    let kept = result.generatedTokens;
+    if (loopStopped && result.text !== streamed && result.text.startsWith(streamed) && session.rewind && session.transcript.endsWith(result.text)) {
+      // How many tokens the engine wrote after the loop was spotted depends on timing: cut them, so that the
+      // transcript (and a greedy replay of it) ends exactly where the loop was seen.
+      await session.rewind(session.transcript.length - result.text.length + streamed.length);
+      result = { ...result, text: streamed };
+      kept = tokens.length;
+    }
     if (result.text !== streamed) {
       if (result.text.startsWith(streamed)) {
         const rest = result.text.slice(streamed.length);
@@ -595,7 +656,7 @@ export class ReasoningRun {
         this.#anomaly(attempt, 'stream-mismatch', `expected the streamed tokens to spell the result, found ${JSON.stringify(streamed.slice(-40))} vs ${JSON.stringify(result.text.slice(-40))}`);
       }
     }
-    attempt.budget -= Math.max(result.generatedTokens, tokens.length);
+    attempt.budget -= Math.max(kept, tokens.length);
     this.#recordCall(attempt, {
       kind: call.kind,
       appendedChars: call.kind === 'continue' ? call.appended.length : 0,
@@ -609,7 +670,8 @@ export class ReasoningRun {
       result,
       tokens,
       events,
-      loopStopped: stopLoop.signal.aborted,
+      loopStopped,
+      continuable: session.transcript.endsWith(result.text),
       mark: session.transcript.length - result.text.length,
     };
   }

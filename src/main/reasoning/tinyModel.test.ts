@@ -93,7 +93,7 @@ describe.skipIf(tiny === null)('Med-RwR loop on the tiny real model (grammar-con
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
-  function service(options: { grammar: ProtocolGrammar; settings: Settings; events: ReasoningEvent[]; retriever?: PassageRetriever }) {
+  function service(options: { grammar: ProtocolGrammar | undefined; settings: Settings; events: ReasoningEvent[]; retriever?: PassageRetriever }) {
     const caseImage = readFileSync(tiny!.images[1]!);
     const cases = new FakeCases([
       {
@@ -111,7 +111,7 @@ describe.skipIf(tiny === null)('Med-RwR loop on the tiny real model (grammar-con
       settings: { get: () => options.settings },
       audit,
       emit: (e) => options.events.push(e),
-      grammar: options.grammar,
+      ...(options.grammar ? { grammar: options.grammar } : {}),
     });
   }
 
@@ -157,6 +157,47 @@ describe.skipIf(tiny === null)('Med-RwR loop on the tiny real model (grammar-con
     for (const c of continues) expect(c.cachedTokens).toBeGreaterThan(c.promptTokens);
 
     const replay = await svc.replay('tiny-1', { runId: 'tiny-1-replay', signal: new AbortController().signal });
+    expect(replay.match.identical).toBe(true);
+  });
+
+  it('bounds each segment exactly under the grammar, also past llama.cpp\'s 1999-repetition limit', async () => {
+    // The greedy random model never closes a tag on its own ("atatat…"): the grammar's bound is where it must.
+    for (const [thinkMax, queryMax] of [
+      [2150, 40],
+      [90, 25],
+    ] as const) {
+      const grammar = createProtocolGrammar({ thinkChars: [1, thinkMax], queryChars: [1, queryMax] });
+      const session = await reasoner.createSession();
+      const result = await session.start([{ role: 'user', content: 'Is there an abnormality?' }], {
+        grammar: grammar.reasoning({ allowQuery: true, requireQuery: true }),
+        maxTokens: thinkMax + queryMax + 64,
+        temperature: 0,
+        stop: ['</query>'],
+      });
+      await session.dispose();
+      const match = /^\s*<think>([^<]*)<\/think>\s*<query>([^<]*)<\/query>$/.exec(result.text);
+      expect(match, result.text.slice(-200)).not.toBeNull();
+      expect(match![1]).toHaveLength(thinkMax);
+      expect(match![2]).toHaveLength(queryMax);
+    }
+  });
+
+  it('answers with the default grammar bounds: a looping thought is closed and the model goes on', async () => {
+    const events: ReasoningEvent[] = [];
+    const s = settings({ cdirThreshold: 0, maxTokens: 1024 });
+    expect(s.reasoning).toMatchObject({ grammarThinkChars: 2000, grammarQueryChars: 300 });
+    const svc = service({ grammar: undefined, settings: { ...s, reasoning: { ...s.reasoning, mode: 'rwr' } }, events });
+    const result = await svc.ask(
+      { question: 'Is there a fracture?', choices: ['yes', 'no'], image: { kind: 'file', path: tiny!.images[0]! } },
+      { runId: 'tiny-default-grammar', signal: new AbortController().signal },
+    );
+    expect(result.endReason).toBe('answered');
+    expect(['yes', 'no', 'A', 'B']).toContain(result.answer);
+    expect(result.confidence.firstToken).toBeGreaterThan(0);
+    const record = audit.get('tiny-default-grammar');
+    expect(record.attempts[0]!.anomalies.map((a) => a.kind)).toContain('think-closed-by-loop');
+    // Replay on the same model reproduces it, closing included.
+    const replay = await svc.replay('tiny-default-grammar', { runId: 'tiny-default-grammar-replay', signal: new AbortController().signal });
     expect(replay.match.identical).toBe(true);
   });
 

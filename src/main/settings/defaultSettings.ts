@@ -14,6 +14,8 @@ export function defaultSettings(): Settings {
       temperature: 0,
       seed: 42,
       grammarConstrained: false,
+      grammarThinkChars: 2000,
+      grammarQueryChars: 300,
     },
   };
 }

@@ -46,6 +46,8 @@ const schema: { [S in keyof Settings]: { [K in keyof Settings[S]]: Check } } = {
     temperature: number(0, 5),
     seed: integer(0, 2 ** 31 - 1),
     grammarConstrained: boolean,
+    grammarThinkChars: integer(8, 100_000),
+    grammarQueryChars: integer(8, 1999),
   },
 };
 

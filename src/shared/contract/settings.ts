@@ -46,6 +46,13 @@ export interface ReasoningSettings {
   seed: number;
   /** Constrain decoding to the protocol grammar (useful for small models). */
   grammarConstrained: boolean;
+  /**
+   * Under the grammar: most characters of thought per reasoning step, after which the model must query or answer.
+   * Defaults to 2000. (Records from before it existed replay with their unbounded thought.)
+   */
+  grammarThinkChars?: number;
+  /** Under the grammar: most characters of one knowledge query. Defaults to 300. */
+  grammarQueryChars?: number;
 }
 
 export interface Settings {

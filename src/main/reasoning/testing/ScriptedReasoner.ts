@@ -185,7 +185,11 @@ export class ScriptedSession implements ReasonerSession {
       if (token === undefined) break;
       if (this.options.yieldBetweenTokens ?? true) await new Promise((r) => setImmediate(r));
       this.options.beforeToken?.(text, this);
-      if (signal?.aborted) throw signal.reason instanceof Error ? signal.reason : new CancelledError('generation');
+      // As the engines do: an aborted generation returns what it wrote so far (the transcript keeps it).
+      if (signal?.aborted) {
+        stoppedBy = 'abort';
+        break;
+      }
       this.#plan.shift();
       text += token;
       this.#transcript += token;

@@ -155,6 +155,32 @@ function RetrievalSection({ settings }: { settings: Settings }) {
           <input type="checkbox" checked={draft.reasoning.grammarConstrained} onChange={(e) => set('reasoning', 'grammarConstrained', e.target.checked)} data-testid="setting-grammar" />
           <span>Constrain decoding to the protocol grammar (helps small models keep to think/query/answer)</span>
         </label>
+        <label>
+          Grammar: thought per step (characters)
+          <input
+            type="number"
+            min={8}
+            max={100000}
+            value={draft.reasoning.grammarThinkChars ?? 2000}
+            disabled={!draft.reasoning.grammarConstrained}
+            onChange={(e) => set('reasoning', 'grammarThinkChars', num(e.target.value))}
+            data-testid="setting-grammar-think-chars"
+          />
+          <span className="field-note">Then the model must query or answer; a thought it loops in is closed. Defaults to 2000.</span>
+        </label>
+        <label>
+          Grammar: one query (characters)
+          <input
+            type="number"
+            min={8}
+            max={1999}
+            value={draft.reasoning.grammarQueryChars ?? 300}
+            disabled={!draft.reasoning.grammarConstrained}
+            onChange={(e) => set('reasoning', 'grammarQueryChars', num(e.target.value))}
+            data-testid="setting-grammar-query-chars"
+          />
+          <span className="field-note">Defaults to 300.</span>
+        </label>
         <h3 className="span-2">Engine</h3>
         <label>
           GPU layers

@@ -198,4 +198,19 @@ describe('reranker in the engine', () => {
       expect(engine.embedder()).toBeNull();
     });
   });
+
+  it('serves a Qwen3-style decoder reranker too (rerank template, softmax head): scores per document in (0, 1)', async () => {
+    useReranker(models.qwen3Reranker, { embedding: null });
+    const status = await engine.load(['reranker']);
+    expect(status.reranker).toMatchObject({ state: 'ready', path: models.qwen3Reranker, error: null });
+    const reranker = engine.reranker()!;
+    const qwen = await reranker.rank(query, documents);
+    for (const score of qwen) {
+      expect(score).toBeGreaterThan(0);
+      expect(score).toBeLessThan(1);
+    }
+    expect(new Set(qwen).size).toBe(documents.length);
+    expect(await reranker.rank(query, [...documents].reverse())).toEqual([...qwen].reverse());
+    expect(qwen).not.toEqual(scores);
+  });
 });

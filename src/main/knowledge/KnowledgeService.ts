@@ -46,7 +46,7 @@ export interface KnowledgeServiceOptions {
    * 'auto' = binary from `binaryFrom` vectors on when the model has ≥ 256 dims. Defaults to 'auto'.
    */
   vectorSearch?: 'auto' | 'exact' | 'binary';
-  /** Defaults to 50,000 vectors (below it the exact scan takes a few milliseconds). */
+  /** Defaults to 10,000 vectors (at 10k 1024-d vectors the exact scan takes ~70 ms, the prefilter ~20 ms, recall 0.99). */
   binaryFrom?: number;
   /** Texts per embedding call during ingestion. Defaults to 32. */
   embeddingBatch?: number;
@@ -129,7 +129,7 @@ export class KnowledgeService {
     this.#chunking = options.chunking ?? {};
     this.#defaultK = options.defaultK ?? 3;
     this.#vectorSearch = options.vectorSearch ?? 'auto';
-    this.#binaryFrom = options.binaryFrom ?? 50_000;
+    this.#binaryFrom = options.binaryFrom ?? 10_000;
     this.#embeddingBatch = options.embeddingBatch ?? 32;
     this.#reranker = options.reranker ?? null;
     this.setEmbedder(options.embedder ?? null);

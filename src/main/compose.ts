@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import type { AppInfo } from '../shared/contract';
+import type { AppInfo, EventPayload } from '../shared/contract';
 import { AuditStore } from './audit/AuditStore';
 import { EngineService } from './engine/EngineService';
 import { SqliteCrashLog, SqliteHashStore } from './engine/engineStore';
@@ -18,6 +18,7 @@ import { installBundledKnowledge } from './knowledge/bundled/installBundledKnowl
 import { KnowledgeService } from './knowledge/KnowledgeService';
 import { createReasoningHandlers } from './ipc/handlers/reasoningHandlers';
 import { createStudiesHandlers } from './ipc/handlers/studiesHandlers';
+import { KnowledgeGate } from './reasoning/KnowledgeGate';
 import { ReasoningService } from './reasoning/ReasoningService';
 import { caseRetrieverFrom, knowledgeFingerprintFrom, passageRetrieverFrom } from './reasoning/serviceAdapters';
 import { StudyImageSource } from './reasoning/StudyImageSource';
@@ -54,6 +55,8 @@ export interface App {
   evals: EvalService;
   studies: StudiesService;
   handlers: InvokeHandlers;
+  /** Open once the bundled knowledge base is built (first start); runs and model evaluations wait for it. */
+  knowledgeGate: KnowledgeGate;
   dispose(): Promise<void>;
 }
 
@@ -86,6 +89,10 @@ export async function composeApp(config: AppConfig): Promise<App> {
     if (engine.reranker() !== servedReranker) knowledge.setReranker((servedReranker = engine.reranker()));
   });
   const audit = new AuditStore(db);
+  const knowledgeGate = new KnowledgeGate();
+  bus.subscribe((event, payload) => {
+    if (event === 'knowledge.ingestProgress') knowledgeGate.progress(payload as EventPayload<'knowledge.ingestProgress'>);
+  });
   const reasoning = new ReasoningService({
     // NOT_AVAILABLE until a reasoner is loaded (engine.load, or at start with autoLoadModels).
     reasoner: () => engine.reasoner(),
@@ -100,6 +107,7 @@ export async function composeApp(config: AppConfig): Promise<App> {
     settings,
     audit,
     emit: (event) => bus.emit('reasoning.event', event),
+    knowledge: knowledgeGate,
   });
   const studies = new StudiesService({ db, runs, bus });
 
@@ -123,6 +131,7 @@ export async function composeApp(config: AppConfig): Promise<App> {
     prepareModels: async () => {
       if (!engine.reasoner()) await engine.load();
     },
+    knowledgeReady: () => knowledgeGate.wait(),
     appVersion: config.version,
   });
 
@@ -149,7 +158,7 @@ export async function composeApp(config: AppConfig): Promise<App> {
         (await studies.renderModelImage({ sopInstanceUid, frame, window: null })).png,
     }),
     ...createStudiesHandlers(studies),
-    ...createReasoningHandlers({ runs, service: reasoning }),
+    ...createReasoningHandlers({ runs, service: reasoning, knowledge: knowledgeGate }),
     ...createHistoryHandlers({ audit }),
     ...createEvalHandlers(evals),
   };
@@ -158,7 +167,7 @@ export async function composeApp(config: AppConfig): Promise<App> {
   studies.importBundledSamplesOnFirstStart(join(config.resourcesDir, 'sample-studies'));
 
   if (config.installBundledKnowledge ?? true) {
-    runs.start('knowledge.bundled', async ({ runId, signal }) => {
+    const bundledRun = runs.start('knowledge.bundled', async ({ runId, signal }) => {
       await installBundledKnowledge(knowledge, config.resourcesDir, {
         signal,
         onProgress: (r, filesDone, filesTotal) =>
@@ -174,6 +183,8 @@ export async function composeApp(config: AppConfig): Promise<App> {
           }),
       });
     });
+    // Reasoning runs and model evaluations wait for it: none is recorded against a half-built knowledge base.
+    knowledgeGate.follow(bundledRun, runs.waitFor(bundledRun));
   }
 
   const { models } = settings.get();
@@ -195,6 +206,7 @@ export async function composeApp(config: AppConfig): Promise<App> {
     evals,
     studies,
     handlers,
+    knowledgeGate,
     async dispose() {
       await evals.dispose();
       runs.cancelAll();

@@ -33,6 +33,7 @@ export const invokeChannels = Object.keys({
   'studies.remove': true,
   'studies.report': true,
   'reasoning.ask': true,
+  'reasoning.readiness': true,
   'history.list': true,
   'history.get': true,
   'history.exportHtml': true,

@@ -320,6 +320,7 @@ class StreamPrinter implements Printer {
         return;
       case 'phase':
         if (event.phase === 'retrieving' || event.phase === 'cdir') this.flush();
+        if (event.phase === 'waiting-for-knowledge') this.context.err('building the bundled knowledge base first (first start)…');
         return;
     }
   }

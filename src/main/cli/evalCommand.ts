@@ -9,7 +9,6 @@ import type {
   ReasoningMode,
 } from '../../shared/contract';
 import { toErrorPayload } from '../errors/AppError';
-import { installBundledKnowledge } from '../knowledge/bundled/installBundledKnowledge';
 import type { App } from '../compose';
 import type { CliCommand, CliContext } from './CliContext';
 
@@ -210,12 +209,15 @@ async function resumeCommand(argv: string[], context: CliContext): Promise<numbe
 }
 
 /**
- * A fresh data directory builds the bundled knowledge base in the background; a model evaluation waits for it, so
- * that every item (and a later resume) sees the same knowledge base.
+ * A fresh data directory builds the bundled knowledge base in the background; a model evaluation waits for it (the
+ * service does), so that every item (and a later resume) sees the same knowledge base. Says so while it waits.
  */
 async function settleKnowledge(app: App, { err }: CliContext): Promise<void> {
-  const result = await installBundledKnowledge(app.knowledge, app.config.resourcesDir);
-  if (result.installed > 0) err(`installed the bundled knowledge base (${result.installed} file(s))`);
+  if (!app.knowledgeGate.building) return;
+  err('building the bundled knowledge base first (first start)…');
+  await app.knowledgeGate.wait();
+  const { filesDone, error } = app.knowledgeGate.snapshot();
+  err(error ? `the bundled knowledge base did not finish: ${error.code}: ${error.message}` : `built the bundled knowledge base (${filesDone} file(s))`);
 }
 
 /** Starts the run, prints progress, cancels on Ctrl-C, and writes the report files when it ends. */

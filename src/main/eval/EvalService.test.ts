@@ -7,6 +7,7 @@ import { EventBus } from '../ipc/EventBus';
 import { RunRegistry } from '../runs/RunRegistry';
 import { defaultSettings } from '../settings/defaultSettings';
 import { openStore, type Db } from '../store/openStore';
+import { KnowledgeGate } from '../reasoning/KnowledgeGate';
 import { EvalService } from './EvalService';
 import { EvalStore } from './EvalStore';
 import type { EvalItemRunner, ItemRunInput } from './runner/ItemRunner';
@@ -86,6 +87,7 @@ describe('EvalService', () => {
       pid?: number;
       alive?: boolean;
       prepareModels?: () => Promise<void>;
+      knowledgeReady?: () => Promise<void>;
     } = {},
   ) {
     return new EvalService({
@@ -99,6 +101,7 @@ describe('EvalService', () => {
       ...(options.pid !== undefined ? { pid: options.pid } : {}),
       isProcessAlive: () => options.alive ?? false,
       ...(options.prepareModels ? { prepareModels: options.prepareModels } : {}),
+      ...(options.knowledgeReady ? { knowledgeReady: options.knowledgeReady } : {}),
     });
   }
 
@@ -306,6 +309,31 @@ describe('EvalService', () => {
     expect(prepared).toBe(3);
     await evals.create({ dataset: { format: 'jsonl', path: datasetPath }, modes: ['direct'], dryRun: true });
     expect(prepared).toBe(3);
+  });
+
+  it('waits for the bundled knowledge base being built before it freezes a model evaluation (not a dry run)', async () => {
+    // The runner's knowledge fingerprint changes as the install adds files, as the real one does.
+    const runner = new IdentifiedRunner({ ...modelIdentity('aaa'), knowledgeBase: 'kb-half-built' }, { delayMs: 1 });
+    const gate = new KnowledgeGate();
+    let finishInstall!: () => void;
+    gate.follow('bundled-run', new Promise((resolve) => (finishInstall = () => resolve({ status: 'completed' }))));
+    const evals = service({ runner, knowledgeReady: () => gate.wait() });
+    let started = false;
+    const starting = evals.start({ dataset: { format: 'jsonl', path: datasetPath }, modes: ['direct'] }).then((r) => {
+      started = true;
+      return r;
+    });
+    const dry = await evals.create({ dataset: { format: 'jsonl', path: datasetPath }, modes: ['direct'], dryRun: true });
+    expect(dry.runner.kind).toBe('scripted');
+    await new Promise((r) => setTimeout(r, 20));
+    expect(started).toBe(false);
+    expect(evals.list().filter((e) => !e.dryRun)).toHaveLength(0);
+    runner.identity = { ...modelIdentity('aaa'), knowledgeBase: 'kb-complete' };
+    finishInstall();
+    const { runId, evalId } = await starting;
+    await runs.waitFor(runId);
+    expect(evals.get(evalId).runner.knowledgeBase).toBe('kb-complete');
+    expect(evals.get(evalId).summary.status).toBe('completed');
   });
 
   it('freezes per-evaluation setting overrides after validating them, without changing the app settings', async () => {

@@ -44,6 +44,12 @@ export interface EvalServiceDeps {
   scriptedRunner?: EvalItemRunner;
   /** Loads the configured models when none is loaded, before a model evaluation is created or resumed. Defaults to none. */
   prepareModels?: () => Promise<void>;
+  /**
+   * Resolves when the knowledge base is complete: a model evaluation created or resumed while the bundled one is
+   * still being built (first start) waits, so its recorded knowledge fingerprint — and every item — sees all of it.
+   * Defaults to always ready.
+   */
+  knowledgeReady?: () => Promise<void>;
   appVersion: string;
   /** Defaults to process.pid. */
   pid?: number;
@@ -96,7 +102,7 @@ export class EvalService {
   async create(request: EvalRequest): Promise<StoredEval> {
     const modes = validateModes(request.modes);
     const dryRun = request.dryRun ?? false;
-    if (!dryRun) await this.deps.prepareModels?.();
+    if (!dryRun) await this.#prepare();
     const runner = this.#runnerFor(dryRun);
     const dataset = await loadDataset(request.dataset);
     const items = selectItems(dataset.items, {
@@ -173,7 +179,7 @@ export class EvalService {
         );
       }
     }
-    if (!evaluation.dryRun) await this.deps.prepareModels?.();
+    if (!evaluation.dryRun) await this.#prepare();
     const runner = this.#runnerFor(evaluation.dryRun);
     const identity = await runner.describe(evaluation.settings);
     assertSameRunner(evaluation.runner, identity);
@@ -240,6 +246,11 @@ export class EvalService {
       );
     }
     return this.deps.store.remove(evalId);
+  }
+
+  async #prepare(): Promise<void> {
+    await this.deps.prepareModels?.();
+    await this.deps.knowledgeReady?.();
   }
 
   #require(evalId: string): StoredEval {

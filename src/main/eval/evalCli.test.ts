@@ -157,6 +157,8 @@ describe.skipIf(!existsSync(vqaRad))(
       await new Promise((r) => child.once('close', r));
       const evalId = /^evalId=(\S+)$/m.exec(stdout)?.[1];
       expect(evalId).toMatch(/^[0-9a-f-]{36}$/);
+      // A fresh data directory: the evaluation waited for the bundled knowledge base to be built, and said so.
+      expect(stderr).toMatch(/building the bundled knowledge base first[^\n]*\nbuilt the bundled knowledge base \(\d+ file\(s\)\)/);
 
       const resume = spawnSync(process.execPath, cliArgs(['resume', evalId!, '--out', out]), {
         cwd: projectRoot,

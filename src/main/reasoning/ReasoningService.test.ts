@@ -12,6 +12,7 @@ import { createReasoningHandlers } from '../ipc/handlers/reasoningHandlers';
 import { RunRegistry } from '../runs/RunRegistry';
 import { SettingsService } from '../settings/SettingsService';
 import { openStore, type Db } from '../store/openStore';
+import { KnowledgeGate } from './KnowledgeGate';
 import type { CaseRetriever, PassageRetriever } from './ports';
 import { ReasoningService } from './ReasoningService';
 import { sha256Hex, StudyImageSource } from './StudyImageSource';
@@ -52,7 +53,15 @@ interface Harness {
 
 let h: Harness;
 
-function harness(options: { script?: ScriptStep[]; reasoner?: Reasoner | null; passages?: PassageRetriever | null; cases?: CaseRetriever | null } = {}): Harness {
+function harness(
+  options: {
+    script?: ScriptStep[];
+    reasoner?: Reasoner | null;
+    passages?: PassageRetriever | null;
+    cases?: CaseRetriever | null;
+    knowledge?: KnowledgeGate;
+  } = {},
+): Harness {
   const dir = mkdtempSync(join(tmpdir(), 'medrwr-reasoning-'));
   const db = openStore(join(dir, 'test.sqlite'));
   const bus = new EventBus();
@@ -80,6 +89,7 @@ function harness(options: { script?: ScriptStep[]; reasoner?: Reasoner | null; p
     audit,
     emit: (e) => bus.emit('reasoning.event', e),
     fingerprint: () => ({ embedding: 'sha-embed', knowledgeBase: 'sha-kb' }),
+    ...(options.knowledge ? { knowledge: options.knowledge } : {}),
   });
   // A real PNG: 1×1 gray, written byte by byte.
   const pngPath = join(dir, 'study.png');
@@ -286,6 +296,50 @@ describe('ReasoningService through the IPC handlers', () => {
     await expect(mismatched.replay(runId, { runId: 'replay-3', signal: new AbortController().signal })).rejects.toMatchObject({
       code: 'REPLAY_MODEL_MISMATCH',
     });
+  });
+
+  it('waits while the bundled knowledge base is built (saying so), can be cancelled meanwhile, and replays without waiting', async () => {
+    const building = (): { gate: KnowledgeGate; finish: () => void } => {
+      const gate = new KnowledgeGate();
+      let finish!: () => void;
+      gate.follow('bundled', new Promise((resolve) => (finish = () => resolve({ status: 'completed' }))));
+      return { gate, finish };
+    };
+    h.db.close();
+    rmSync(h.dir, { recursive: true, force: true });
+    const first = building();
+    h = harness({ knowledge: first.gate });
+    const scripted = h.reasoner as ScriptedReasoner;
+    const phases = (runId: string): string[] => h.events.flatMap((e) => (e.runId === runId && e.type === 'phase' ? [e.phase] : []));
+    const { runId } = await h.handlers['reasoning.ask']({ question: 'q?', image: null });
+    await new Promise((r) => setTimeout(r, 20));
+    expect(phases(runId)).toEqual(['preparing', 'waiting-for-knowledge']);
+    expect(scripted.sessions).toHaveLength(0);
+    first.finish();
+    expect(await h.runs.waitFor(runId)).toEqual({ status: 'completed' });
+    expect(phases(runId).slice(0, 4)).toEqual(['preparing', 'waiting-for-knowledge', 'preparing', 'thinking']);
+    expect(h.audit.get(runId).answer).toBe('epidural hematoma');
+
+    // Still building: a replay uses the recorded passages and does not wait; a new run does, until cancelled.
+    const second = building();
+    const svc = new ReasoningService({
+      reasoner: () => scripted,
+      passages: () => new FakePassages(),
+      cases: () => new FakeCases([similarCase()]),
+      images: new StudyImageSource(),
+      settings: h.settings,
+      audit: h.audit,
+      emit: (e) => h.bus.emit('reasoning.event', e),
+      knowledge: second.gate,
+    });
+    const replay = await svc.replay(runId, { runId: 'replay-while-building', signal: new AbortController().signal });
+    expect(replay.match.identical).toBe(true);
+    const waiting = h.runs.start('reasoning', (run) => svc.ask({ question: 'q?', image: null }, run).then(() => undefined));
+    await new Promise((r) => setTimeout(r, 20));
+    expect(phases(waiting)).toEqual(['preparing', 'waiting-for-knowledge']);
+    h.runs.cancel(waiting);
+    expect(await h.runs.waitFor(waiting)).toEqual({ status: 'cancelled' });
+    expect(h.audit.get(waiting)).toMatchObject({ status: 'cancelled', attempts: [] });
   });
 
   it('exports a self-contained HTML report', async () => {

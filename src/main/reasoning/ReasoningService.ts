@@ -43,6 +43,11 @@ export interface ReasoningServiceDeps {
   fingerprint?: () => KnowledgeFingerprint;
   grammar?: ProtocolGrammar;
   delta?: DeltaBatcherOptions;
+  /**
+   * Holds runs while the bundled knowledge base is being built (first start), so that none searches or records a
+   * half-built one (see KnowledgeGate). Defaults to always ready.
+   */
+  knowledge?: { readonly building: boolean; wait(signal?: AbortSignal): Promise<void> };
 }
 
 export interface ReplayOutcome {
@@ -128,6 +133,12 @@ export class ReasoningService {
     let failure: unknown = null;
     try {
       reasoner = this.ready(request);
+      // A replay serves the recorded passages: it does not need the knowledge base.
+      if (this.deps.knowledge?.building && !overrides.replayOf) {
+        this.deps.emit({ runId: run.runId, type: 'phase', phase: 'waiting-for-knowledge', attempt: 1 });
+        await this.deps.knowledge.wait(run.signal);
+        this.deps.emit({ runId: run.runId, type: 'phase', phase: 'preparing', attempt: 1 });
+      }
       image = overrides.image !== undefined ? overrides.image : request.image ? await this.deps.images.load(request.image, { signal: run.signal }) : null;
       throwIfAborted(run.signal, `reasoning run ${run.runId}`);
       loop = new ReasoningRun(

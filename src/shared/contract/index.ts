@@ -30,7 +30,7 @@ import type {
   SearchRequest,
   SearchResponse,
 } from './knowledge';
-import type { AskRequest, ReasoningEvent } from './reasoning';
+import type { AskRequest, KnowledgeReadiness, ReasoningEvent } from './reasoning';
 import type { Settings, SettingsPatch } from './settings';
 import type {
   FramePixels,
@@ -104,6 +104,8 @@ export interface InvokeContract {
   'studies.report': Invoke<{ sopInstanceUid: string }, StudyReport>;
 
   'reasoning.ask': Invoke<AskRequest, RunStarted>;
+  /** Whether runs start at once or wait for the bundled knowledge base being built (first start). */
+  'reasoning.readiness': Invoke<void, KnowledgeReadiness>;
 
   'history.list': Invoke<HistoryQuery, RunSummary[]>;
   'history.get': Invoke<{ runId: RunId }, RunRecord>;

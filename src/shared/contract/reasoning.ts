@@ -17,7 +17,31 @@ export interface AskRequest {
   mode?: ReasoningMode;
 }
 
-export type ReasoningPhase = 'preparing' | 'thinking' | 'retrieving' | 'answering' | 'cdir' | 'finished';
+/** `waiting-for-knowledge`: the bundled knowledge base is still being built (first start); the run starts after. */
+export type ReasoningPhase =
+  | 'preparing'
+  | 'waiting-for-knowledge'
+  | 'thinking'
+  | 'retrieving'
+  | 'answering'
+  | 'cdir'
+  | 'finished';
+
+/**
+ * Whether runs and evaluations can start on a complete knowledge base. On a fresh data directory the bundled MedQuAD
+ * knowledge base is built in a background run (`knowledge.ingestProgress` events tagged with `runId`); reasoning runs
+ * and model evaluations started meanwhile wait for it, so none is recorded against a half-built knowledge base.
+ */
+export interface KnowledgeReadiness {
+  state: 'building' | 'ready';
+  /** The bundled install run, while it builds (and after, for reference); null when none ran. */
+  runId: string | null;
+  filesDone: number;
+  /** Files to install; null until the first file is done. */
+  filesTotal: number | null;
+  /** How the install failed, when it did (runs then go on with the knowledge base as it is). */
+  error: ErrorPayload | null;
+}
 
 /** Which protocol segment a token belongs to, so the UI can style it without parsing. */
 export type SegmentKind = 'think' | 'query' | 'answer' | 'other';

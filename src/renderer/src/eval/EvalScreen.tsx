@@ -12,12 +12,14 @@ import type {
 import { EmptyState } from '../components/EmptyState';
 import { ErrorNotice } from '../components/ErrorNotice';
 import { Icon } from '../components/Icon';
+import { KnowledgeBuildingNotice } from '../components/KnowledgeBuildingNotice';
 import { Modal } from '../components/Modal';
 import { PathField } from '../components/PathField';
 import { ProgressBar } from '../components/ProgressBar';
 import { formatDuration, formatPercent, formatProbability, formatTimestamp } from '../lib/format';
 import { saveTextFile, useApiEvent, useAsync } from '../lib/hooks';
 import { runTracker } from '../lib/runTracker';
+import { useKnowledgeReadiness } from '../lib/useKnowledgeReadiness';
 
 const allModes: ReasoningMode[] = ['direct', 'rwr', 'rwr+cdir'];
 
@@ -43,6 +45,8 @@ export function EvalScreen({ active }: { active: boolean }) {
   const [selected, setSelected] = useState<string | null>(null);
   const [detailTick, setDetailTick] = useState(0);
   const list = useAsync(() => window.api.eval.list(), [active]);
+  const readiness = useKnowledgeReadiness();
+  const [starting, setStarting] = useState(false);
 
   useApiEvent(window.api.eval.onProgress, (event) => {
     setRunning((r) => (r && (r.runId === event.runId || r.evalId === event.evalId) ? { ...r, progress: event } : r));
@@ -64,11 +68,14 @@ export function EvalScreen({ active }: { active: boolean }) {
     setStartError(null);
     setLastOutcome(null);
     let started: { runId: string; evalId: string };
+    setStarting(true);
     try {
       started = await start();
     } catch (e) {
       setStartError(e);
       return;
+    } finally {
+      setStarting(false);
     }
     await follow(started);
   };
@@ -159,12 +166,19 @@ export function EvalScreen({ active }: { active: boolean }) {
               <Icon name="stop" /> Stop
             </button>
           ) : (
-            <button type="button" className="btn btn-primary" onClick={startNew} disabled={!path.trim() || modes.length === 0} data-testid="eval-start">
-              <Icon name="play" /> Start evaluation
+            <button
+              type="button"
+              className="btn btn-primary"
+              onClick={startNew}
+              disabled={!path.trim() || modes.length === 0 || starting}
+              data-testid="eval-start"
+            >
+              <Icon name="play" /> {starting ? 'Starting…' : 'Start evaluation'}
             </button>
           )}
           {lastOutcome ? <span className="text-ok">{lastOutcome}</span> : null}
         </div>
+        {!dryRun ? <KnowledgeBuildingNotice readiness={readiness} what="Model evaluations started now" /> : null}
         {running ? (
           <div data-testid="eval-progress">
             <ProgressBar

@@ -2,8 +2,10 @@ import { useEffect, useEffectEvent, useRef, useState } from 'react';
 import type { AskRequest, KnowledgeStats, ReasoningMode, StudySummary } from '../../../shared/contract';
 import { useApp } from '../AppContext';
 import { Icon } from '../components/Icon';
+import { KnowledgeBuildingNotice } from '../components/KnowledgeBuildingNotice';
 import { errorInfo } from '../lib/apiErrors';
 import { isTypingTarget } from '../lib/hooks';
+import { useKnowledgeReadiness } from '../lib/useKnowledgeReadiness';
 import type { ViewerImage } from '../viewer/Viewer';
 import { KnowledgeSearch } from './KnowledgeSearch';
 import { RunDetails } from './RunDetails';
@@ -39,6 +41,8 @@ export function ReasoningPanel({ study, image, active }: { study: StudySummary; 
   const [stats, setStats] = useState<KnowledgeStats | null>(null);
   const [loadError, setLoadError] = useState<unknown>(null);
   const questionRef = useRef<HTMLTextAreaElement>(null);
+  const readiness = useKnowledgeReadiness();
+  const building = readiness?.state === 'building';
   const running = isActive(run);
   const effectiveMode = mode ?? settings?.reasoning.mode ?? 'rwr+cdir';
   const noModel = settings !== null && !settings.models.reasoner;
@@ -46,7 +50,7 @@ export function ReasoningPanel({ study, image, active }: { study: StudySummary; 
   useEffect(() => {
     if (!active) return;
     window.api.knowledge.stats().then(setStats, () => setStats(null));
-  }, [active]);
+  }, [active, building]);
 
   const analyze = (): void => {
     if (!question.trim() || running) return;
@@ -159,7 +163,8 @@ export function ReasoningPanel({ study, image, active }: { study: StudySummary; 
               </span>
             </div>
           ) : null}
-          {kbEmpty && effectiveMode !== 'direct' ? (
+          <KnowledgeBuildingNotice readiness={readiness} what="Questions asked now" />
+          {kbEmpty && !building && effectiveMode !== 'direct' ? (
             <div className="notice notice-unavailable" data-testid="kb-empty-notice">
               <Icon name="book" />
               <div className="notice-body">

@@ -213,6 +213,7 @@ export function isActive(state: RunView): boolean {
 
 export const phaseLabels: Record<ReasoningPhase, string> = {
   preparing: 'Preparing image and prompt',
+  'waiting-for-knowledge': 'Building knowledge base… (the run starts when it is ready)',
   thinking: 'Thinking',
   retrieving: 'Retrieving knowledge',
   answering: 'Answering',

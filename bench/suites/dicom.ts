@@ -160,6 +160,24 @@ async function decodeTiming(
   ];
 }
 
+/** What the machine does with the same bytes at memory speed: a copy of one 512² 16-bit frame (a scale for the rows above). */
+function copyReference(context: BenchContext): (string | number)[] {
+  const frame = new Int16Array(512 * 512).map((_, i) => (i * 7919) % 4096);
+  const times: number[] = [];
+  for (let i = 0; i < (context.quick ? 20 : 80); i++) {
+    const t = performance.now();
+    frame.slice();
+    times.push(performance.now() - t);
+  }
+  return [
+    'reference: copy of the 512 KiB frame (memory speed on this machine)',
+    Math.min(...times),
+    median(times),
+    percentile(times, 0.9),
+    '—',
+  ];
+}
+
 async function firstImage(context: BenchContext, folder: string): Promise<BenchTable> {
   const rounds = context.quick ? 2 : 5;
   const rows: number[][] = [];
@@ -228,6 +246,7 @@ export const dicomSuite: BenchSuite = async (context) => {
       30,
     )),
   ];
+  rows.push(copyReference(context));
   tables.push({
     title: 'Decode + window to 8-bit (soft-tissue window), single thread',
     columns: ['case', 'min ms', 'median ms', 'p90 ms', 'goal ms'],

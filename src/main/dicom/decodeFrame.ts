@@ -11,13 +11,14 @@ import {
 import { DicomError } from './dicomErrors';
 import type { ImagePixelModule, PaletteLut } from './dicomModules';
 import { floatPixelDataPresent, hasSegmentedPalette, pixelDataValue } from './dicomTags';
+import { keepStoredBits, valueRange, type ValueRange } from './pixelKernels';
 import type { ParsedDicom } from './readDicom';
 
 export type GrayValues = Uint8Array | Int8Array | Uint16Array | Int16Array | Uint32Array | Int32Array;
 
-/** One decoded frame: stored values for grayscale (before the modality LUT), RGB bytes for colour. */
+/** One decoded frame: stored values for grayscale (before the modality LUT) with their range, RGB bytes for colour. */
 export type DecodedFrame =
-  | { kind: 'gray'; rows: number; columns: number; values: GrayValues; monochrome1: boolean }
+  | { kind: 'gray'; rows: number; columns: number; values: GrayValues; range: ValueRange; monochrome1: boolean }
   | { kind: 'rgb'; rows: number; columns: number; rgb: Uint8Array };
 
 function toBytes(part: unknown): Uint8Array {
@@ -73,42 +74,45 @@ function bytesPerFrame(pixel: ImagePixelModule): number {
 }
 
 /**
- * Reads little-endian samples into a typed array of the right width and signedness, keeping BitsStored bits from
- * HighBit down and sign-extending them when the values are signed.
+ * Reads little-endian samples into a typed array of the right width and signedness (a copy: callers may transfer or
+ * cache it), keeping BitsStored bits from HighBit down and sign-extending them when the values are signed; returns
+ * the values' range from the same pass.
  */
 function grayFromLittleEndian(
   bytes: Uint8Array,
   count: number,
   pixel: ImagePixelModule,
   signedHint: boolean | null,
-): GrayValues {
+): { values: GrayValues; range: ValueRange } {
   const signed = pixel.pixelRepresentation === 1 || signedHint === true;
   const { bitsAllocated, bitsStored, highBit } = pixel;
   let values: GrayValues;
+  let range: ValueRange;
   if (bitsAllocated <= 8) {
     values = signed ? new Int8Array(count) : new Uint8Array(count);
     values.set(signed ? new Int8Array(bytes.buffer, bytes.byteOffset, count) : bytes.subarray(0, count));
+    range = valueRange(values);
   } else if (bitsAllocated <= 16) {
-    const aligned = bytes.byteOffset % 2 === 0 ? bytes : new Uint8Array(bytes);
-    values = signed
-      ? new Int16Array(aligned.buffer.slice(aligned.byteOffset, aligned.byteOffset + count * 2))
-      : new Uint16Array(aligned.buffer.slice(aligned.byteOffset, aligned.byteOffset + count * 2));
+    // A copy (callers cache or transfer it), then a read-only range pass: faster than one fused copy-and-range loop.
+    const copy = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + count * 2);
+    values = signed ? new Int16Array(copy) : new Uint16Array(copy);
+    range = valueRange(values);
   } else {
     const copy = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + count * 4);
     values = signed ? new Int32Array(copy) : new Uint32Array(copy);
+    range = valueRange(values);
   }
   const container = bitsAllocated <= 8 ? 8 : bitsAllocated <= 16 ? 16 : 32;
   const shift = highBit + 1 - bitsStored;
-  if (bitsStored < container || shift > 0) {
-    const mask = bitsStored >= 32 ? 0xffffffff : (1 << bitsStored) - 1;
-    const signBit = 2 ** (bitsStored - 1);
-    for (let i = 0; i < count; i++) {
-      let v = (values[i]! >>> shift) & mask;
-      if (signed && v >= signBit) v -= signBit * 2;
-      values[i] = v;
-    }
+  // Bits above HighBit (overlays, garbage) or below the stored bits change values only when the range shows them:
+  // the masking pass is skipped for the usual file whose values already fit BitsStored.
+  const fits = signed
+    ? range.min >= -(2 ** (bitsStored - 1)) && range.max < 2 ** (bitsStored - 1)
+    : range.min >= 0 && range.max < 2 ** bitsStored;
+  if ((bitsStored < container && !fits) || shift > 0) {
+    return { values, range: keepStoredBits(values, { shift, bits: bitsStored, signed }) };
   }
-  return values;
+  return { values, range };
 }
 
 function swapToLittleEndian(bytes: Uint8Array, width: number): Uint8Array {
@@ -204,17 +208,11 @@ function checkGeometry(output: CodecOutput, pixel: ImagePixelModule, what: strin
 }
 
 /** Sign-extends codec samples that the codestream stored unsigned although PixelRepresentation says signed. */
-function fixCodecSign(values: GrayValues, pixel: ImagePixelModule, output: CodecOutput): GrayValues {
-  if (pixel.pixelRepresentation !== 1 || output.signed === true) return values;
+function fixCodecSign(values: GrayValues, pixel: ImagePixelModule, output: CodecOutput): ValueRange | null {
+  if (pixel.pixelRepresentation !== 1 || output.signed === true) return null;
   const bits = Math.min(pixel.bitsStored, output.bitsPerSample || pixel.bitsStored);
-  if (bits >= 16) return values;
-  const signBit = 1 << (bits - 1);
-  const mask = (1 << bits) - 1;
-  for (let i = 0; i < values.length; i++) {
-    const v = values[i]! & mask;
-    values[i] = v & signBit ? v - 2 * signBit : v;
-  }
-  return values;
+  if (bits >= 16) return null;
+  return keepStoredBits(values, { shift: 0, bits, signed: true });
 }
 
 async function decodeCompressed(parsed: ParsedDicom, data: Uint8Array, what: string): Promise<CodecOutput> {
@@ -368,11 +366,13 @@ async function decodeFrameUnchecked(parsed: ParsedDicom, frame: number, what: st
           `${what}: expected ${needed} bytes of 1-bit pixel data, found ${all.byteLength}`,
         );
       }
+      const values = unpackBits(all, frame * pixels, pixels);
       return {
         kind: 'gray',
         rows,
         columns,
-        values: unpackBits(all, frame * pixels, pixels),
+        values,
+        range: valueRange(values),
         monochrome1: photometric === 'MONOCHROME1',
       };
     }
@@ -433,10 +433,11 @@ async function decodeFrameUnchecked(parsed: ParsedDicom, frame: number, what: st
         return { ...pixel, bitsAllocated: bytesPerSample * 8, bitsStored, highBit: bitsStored - 1 };
       })()
     : pixel;
-  let values = grayFromLittleEndian(samples, pixels, layout, codec?.signed ?? null);
-  if (codec) values = fixCodecSign(values, pixel, codec);
+  const gray = grayFromLittleEndian(samples, pixels, layout, codec?.signed ?? null);
+  const values = gray.values;
+  const range = (codec && fixCodecSign(values, pixel, codec)) || gray.range;
   if (photometric === 'PALETTE COLOR' && pixel.palette) {
     return { kind: 'rgb', rows, columns, rgb: applyPalette(values, pixel.palette) };
   }
-  return { kind: 'gray', rows, columns, values, monochrome1: photometric === 'MONOCHROME1' };
+  return { kind: 'gray', rows, columns, values, range, monochrome1: photometric === 'MONOCHROME1' };
 }

@@ -4,7 +4,6 @@ import type { GrayValues } from './decodeFrame';
 import {
   applyModalityLut,
   applyStoredVoi,
-  storedRange,
   windowFromRange,
   type ModalityFrame,
   type Rescale,
@@ -48,7 +47,7 @@ export async function decodeFrameImage(parsed: ParsedDicom, frame: number, what?
   }
   const { slope, intercept } = groups?.rescale ?? modules.modalityLut;
   const stored = decoded.values;
-  const range = storedRange(stored);
+  const range = decoded.range;
   const ends = [range.min * slope + intercept, range.max * slope + intercept];
   const fileWindows = groups && groups.windows.length > 0 ? groups.windows : modules.voiLut.windows;
   const first = fileWindows[0];
@@ -62,7 +61,7 @@ export async function decodeFrameImage(parsed: ParsedDicom, frame: number, what?
     storedRange: range,
     rescale: { slope, intercept },
     get modality(): ModalityFrame {
-      modality ??= applyModalityLut(stored, slope, intercept);
+      modality ??= applyModalityLut(stored, slope, intercept, range);
       return modality;
     },
     invert: decoded.monochrome1,

@@ -4,6 +4,7 @@
  */
 import type { VoiFunction } from './dicomModules';
 import type { GrayValues } from './decodeFrame';
+import { applyLut, rescaleInto, valueRange, type ValueRange } from './pixelKernels';
 
 export interface Rescale {
   slope: number;
@@ -34,31 +35,23 @@ export interface ModalityFrame {
   max: number;
 }
 
-/** Applies RescaleSlope/RescaleIntercept: stored values → modality values (e.g. Hounsfield units). */
-export function applyModalityLut(values: GrayValues, slope: number, intercept: number): ModalityFrame {
+/**
+ * Applies RescaleSlope/RescaleIntercept: stored values → modality values (e.g. Hounsfield units). The range comes
+ * from the stored range (the map is monotonic), so there is one pass over the pixels.
+ */
+export function applyModalityLut(
+  values: GrayValues,
+  slope: number,
+  intercept: number,
+  range: ValueRange = valueRange(values),
+): ModalityFrame {
   const out = new Float32Array(values.length);
-  let min = Infinity;
-  let max = -Infinity;
-  if (slope === 1 && intercept === 0) {
-    for (let i = 0; i < values.length; i++) {
-      const v = values[i]!;
-      out[i] = v;
-      if (v < min) min = v;
-      if (v > max) max = v;
-    }
-  } else {
-    for (let i = 0; i < values.length; i++) {
-      const v = values[i]! * slope + intercept;
-      out[i] = v;
-      if (v < min) min = v;
-      if (v > max) max = v;
-    }
-    // Float32 rounding must not push the reported range past the stored values.
-    min = Math.fround(min);
-    max = Math.fround(max);
-  }
+  rescaleInto(values, slope, intercept, out);
   if (values.length === 0) return { values: out, min: 0, max: 0 };
-  return { values: out, min, max };
+  const a = range.min * slope + intercept;
+  const b = range.max * slope + intercept;
+  // Float32 rounding, as the values themselves: the reported range never lies outside them.
+  return { values: out, min: Math.fround(Math.min(a, b)), max: Math.fround(Math.max(a, b)) };
 }
 
 /** A window spanning the data, for images whose header names none. */
@@ -111,15 +104,8 @@ export function applyVoi(values: Float32Array, window: Window, fn: VoiFunction =
 }
 
 /** The smallest and largest stored value of a frame. */
-export function storedRange(values: GrayValues): { min: number; max: number } {
-  let min = Infinity;
-  let max = -Infinity;
-  for (let i = 0; i < values.length; i++) {
-    const v = values[i]!;
-    if (v < min) min = v;
-    if (v > max) max = v;
-  }
-  return values.length === 0 ? { min: 0, max: 0 } : { min, max };
+export function storedRange(values: GrayValues): ValueRange {
+  return valueRange(values);
 }
 
 const maxLutEntries = 1 << 20;
@@ -145,7 +131,6 @@ export function applyStoredVoi(
   }
   const lut = new Uint8Array(size);
   for (let v = 0; v < size; v++) lut[v] = map((v + range.min) * rescale.slope + rescale.intercept);
-  const offset = range.min;
-  for (let i = 0; i < values.length; i++) out[i] = lut[values[i]! - offset]!;
+  applyLut(values, lut, range.min, out);
   return out;
 }

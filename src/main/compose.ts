@@ -159,7 +159,7 @@ export async function composeApp(config: AppConfig): Promise<App> {
     }),
     ...createStudiesHandlers(studies),
     ...createReasoningHandlers({ runs, service: reasoning, knowledge: knowledgeGate }),
-    ...createHistoryHandlers({ audit }),
+    ...createHistoryHandlers({ audit, runs, reasoning }),
     ...createEvalHandlers(evals),
   };
 

@@ -37,6 +37,7 @@ export const invokeChannels = Object.keys({
   'history.list': true,
   'history.get': true,
   'history.exportHtml': true,
+  'history.replay': true,
   'eval.start': true,
   'eval.resume': true,
   'eval.list': true,

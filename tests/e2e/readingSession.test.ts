@@ -289,6 +289,69 @@ describe.skipIf(!ctSeries || !imageCases)('reading session (needs ../shared/data
     await page.keyboard.press('Escape');
   });
 
+  it('re-runs the recorded CDIR run from History on the same model: it streams, then shows that every attempt matches', async () => {
+    const { page, running } = ui;
+    const original = (await page.getByTestId('record-view').getAttribute('data-run-id'))!;
+    expect(running.app.audit.get(original).attempts).toHaveLength(2);
+    await page.getByTestId('rerun').click();
+    const panel = page.getByTestId('rerun-panel');
+    await panel.waitFor();
+    // Streamed as a live run into the panel: the same reasoning view, then the comparison with the record.
+    await expect.poll(() => panel.getAttribute('data-status'), { timeout: 120_000 }).toBe('completed');
+    const match = panel.getByTestId('replay-match');
+    await match.waitFor();
+    expect(await match.getAttribute('data-identical')).toBe('true');
+    expect(await match.textContent()).toContain('The re-run matches the recorded run exactly');
+    expect(await panel.getByTestId('replay-match-attempt').allTextContents()).toEqual([
+      'Attempt 1: transcript matches',
+      'Attempt 2 (CDIR): transcript matches',
+    ]);
+    await panel.getByTestId('cdir-banner').waitFor();
+    expect(await panel.getByTestId('final-answer').textContent()).toContain(running.app.audit.get(original).answer!);
+    await panel.scrollIntoViewIfNeeded();
+    await ui.screenshot('14-history-rerun-matches');
+
+    // Recorded as a replay of the original; its record says so.
+    await panel.getByTestId('rerun-open').click();
+    await expect.poll(() => page.getByTestId('record-facts').textContent()).toContain('reproduced the original transcripts exactly');
+    const replay = (await page.getByTestId('record-view').getAttribute('data-run-id'))!;
+    expect(running.app.audit.get(replay)).toMatchObject({ replayOf: original, replayMatch: { identical: true } });
+    expect(await page.getByTestId('run-item').filter({ has: page.getByTestId('run-item-rerun') }).count()).toBe(1);
+    await page.getByTestId('run-item').filter({ hasText: 'Are there enlarged lymph nodes?' }).first().waitFor();
+  });
+
+  it('says clearly that a run recorded on another model cannot be re-run on the loaded one', async () => {
+    const { page, running } = ui;
+    const { audit } = running.app;
+    const source = audit.list().find((r) => r.status === 'completed' && r.replayOf === null)!;
+    const recorded = audit.get(source.runId);
+    audit.save({
+      ...recorded,
+      runId: 'recorded-on-another-model',
+      question: 'Recorded on another model: is the mediastinum widened?',
+      startedAt: new Date().toISOString(),
+      models: { ...recorded.models, reasoner: 'e'.repeat(64) },
+      modelNames: { ...recorded.modelNames, reasoner: 'another-model-q4.gguf' },
+    });
+    const history = page.getByTestId('history-screen');
+    await history.getByRole('radio', { name: 'All runs' }).click();
+    await history.getByTitle('Refresh').click();
+    await page.getByTestId('run-item').filter({ hasText: 'Recorded on another model' }).click();
+    await expect.poll(() => page.getByTestId('record-view').getAttribute('data-run-id')).toBe('recorded-on-another-model');
+    const runs = audit.list({ limit: 500 }).length;
+    await page.getByTestId('rerun').click();
+    const notice = page.getByTestId('rerun-panel').getByTestId('error-notice');
+    await notice.waitFor();
+    expect(await notice.getAttribute('data-code')).toBe('REPLAY_MODEL_MISMATCH');
+    const text = (await notice.textContent()) ?? '';
+    expect(text).toContain('This run cannot be re-run: another model is loaded');
+    expect(text).toContain('expected the reasoner this run used (another-model-q4.gguf, sha256 eeeeeeeeeeee…)');
+    expect(text).toContain(`found ${running.app.engine.reasoner()!.model.name} (sha256 `);
+    expect(text).toContain('load that model');
+    expect(audit.list({ limit: 500 })).toHaveLength(runs); // nothing ran, nothing was recorded
+    await ui.screenshot('15-history-rerun-model-mismatch');
+  });
+
   it('raised no uncaught error in the page', () => {
     expect(ui.pageErrors).toEqual([]);
   });

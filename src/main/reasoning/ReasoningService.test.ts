@@ -111,7 +111,7 @@ function harness(
     finished,
     reasoner,
     service,
-    handlers: { ...createReasoningHandlers({ runs, service }), ...createHistoryHandlers({ audit }) },
+    handlers: { ...createReasoningHandlers({ runs, service }), ...createHistoryHandlers({ audit, runs, reasoning: service }) },
     pngPath,
   };
 }
@@ -340,6 +340,55 @@ describe('ReasoningService through the IPC handlers', () => {
     h.runs.cancel(waiting);
     expect(await h.runs.waitFor(waiting)).toEqual({ status: 'cancelled' });
     expect(h.audit.get(waiting)).toMatchObject({ status: 'cancelled', attempts: [] });
+  });
+
+  it('re-runs a recorded run through history.replay as a streamed run, recorded with replayOf and a match per attempt', async () => {
+    const { runId: original } = await ask({ question: 'What is it?', choices: ['epidural hematoma', 'subdural hematoma'], image: { kind: 'file', path: h.pngPath } });
+    const { runId } = await h.handlers['history.replay']({ runId: original });
+    expect(runId).not.toBe(original);
+    expect(await h.runs.waitFor(runId)).toEqual({ status: 'completed' });
+    const events = h.events.filter((e) => e.runId === runId);
+    expect(events.filter((e) => e.type === 'token').length).toBeGreaterThan(5);
+    expect(events.map((e) => e.type)).toContain('cdir');
+    expect(events.at(-1)).toMatchObject({ type: 'done', result: { answer: 'subdural hematoma', keptAttempt: 2 } });
+    const record = h.audit.get(runId);
+    expect(record).toMatchObject({
+      replayOf: original,
+      replayMatch: { identical: true, attempts: [{ attempt: 1, identical: true }, { attempt: 2, identical: true }] },
+    });
+    expect(h.audit.list().find((r) => r.runId === runId)?.replayOf).toBe(original);
+
+    // Refused at once, with the codes the UI explains: unknown run, a bad id, another model loaded.
+    expect(codeOf(() => h.handlers['history.replay']({ runId: 'no-such-run' }))).toBe('RUN_NOT_FOUND');
+    expect(codeOf(() => h.handlers['history.replay']({ runId: '' }))).toBe('INVALID_INPUT');
+    const other = new ScriptedReasoner({ script: lowThenHigh });
+    const stranger: Reasoner = { ...other, model: { ...other.model, name: 'other.gguf', sha256: 'f'.repeat(64) }, createSession: () => other.createSession(), dispose: async () => undefined };
+    const mismatched = createHistoryHandlers({
+      audit: h.audit,
+      runs: h.runs,
+      reasoning: new ReasoningService({
+        reasoner: () => stranger,
+        passages: () => null,
+        cases: () => null,
+        images: new StudyImageSource(),
+        settings: h.settings,
+        audit: h.audit,
+        emit: () => undefined,
+      }),
+    });
+    const active = h.runs.active.length;
+    let refusal: unknown = null;
+    try {
+      mismatched['history.replay']({ runId: original });
+    } catch (error) {
+      refusal = error;
+    }
+    expect(toErrorPayload(refusal)).toEqual({
+      code: 'REPLAY_MODEL_MISMATCH',
+      message: expect.stringMatching(/^replay: expected the reasoner this run used \(scripted-model, sha256 sha-scripted…\), found other\.gguf \(sha256 ffffffffffff…\) loaded; load the recorded model to re-run it$/),
+    });
+    expect(h.runs.active.length).toBe(active);
+    expect(codeOf(() => createHistoryHandlers({ audit: h.audit })['history.replay']({ runId: original }))).toBe('NOT_AVAILABLE');
   });
 
   it('exports a self-contained HTML report', async () => {

@@ -190,14 +190,7 @@ export class ReasoningService {
    * same model (checked by hash), and compares the transcripts. Greedy decoding reproduces a run exactly.
    */
   async replay(runId: string, run: RunContext): Promise<ReplayOutcome> {
-    const original = this.deps.audit.get(runId);
-    const reasoner = this.deps.reasoner();
-    if (reasoner && original.models.reasoner && reasoner.model.sha256 !== original.models.reasoner) {
-      throw new AppError(
-        'REPLAY_MODEL_MISMATCH',
-        `replay: expected the reasoner with sha256 ${original.models.reasoner}, found ${reasoner.model.sha256} (${reasoner.model.name})`,
-      );
-    }
+    const original = this.checkReplay(runId);
     const image = original.imageSha256 ? this.#recordedImage(original, original.imageSha256) : null;
     const request: AskRequest = {
       question: original.question,
@@ -220,6 +213,26 @@ export class ReasoningService {
     }
     const replayed = this.deps.audit.get(run.runId);
     return { runId: run.runId, replayOf: runId, result, match: replayed.replayMatch! };
+  }
+
+  /**
+   * The record of `runId` when it can be replayed now: RUN_NOT_FOUND for an unknown run, NOT_AVAILABLE without a
+   * reasoner (or without vision for a question about an image), REPLAY_MODEL_MISMATCH when the loaded reasoner is not
+   * the one the run used (a replay on another model says nothing about reproducibility).
+   */
+  checkReplay(runId: string): RunRecord {
+    const original = this.deps.audit.get(runId);
+    const reasoner = this.ready({ image: original.imageSha256 ? imageRefOf(original) : null });
+    if (original.models.reasoner && reasoner.model.sha256 !== original.models.reasoner) {
+      const short = (sha: string): string => `${sha.slice(0, 12)}…`;
+      throw new AppError(
+        'REPLAY_MODEL_MISMATCH',
+        `replay: expected the reasoner this run used (${original.modelNames.reasoner ?? 'unnamed'}, sha256 ${short(original.models.reasoner)}), ` +
+          `found ${reasoner.model.name} (sha256 ${short(reasoner.model.sha256)}) loaded; load the recorded model to re-run it`,
+        { details: { expected: original.models.reasoner, found: reasoner.model.sha256 } },
+      );
+    }
+    return original;
   }
 
   #recordedImage(record: RunRecord, sha256: string): StudyImage {

@@ -110,6 +110,12 @@ export interface InvokeContract {
   'history.list': Invoke<HistoryQuery, RunSummary[]>;
   'history.get': Invoke<{ runId: RunId }, RunRecord>;
   'history.exportHtml': Invoke<{ runId: RunId }, ExportedReport>;
+  /**
+   * Runs a recorded question again with its recorded image, settings, passages and similar case on the loaded model
+   * (REPLAY_MODEL_MISMATCH when it is not the recorded one): a new run streaming `reasoning.event`s, recorded with
+   * `replayOf` and `replayMatch` (whether each attempt's transcript is identical; greedy decoding reproduces a run).
+   */
+  'history.replay': Invoke<{ runId: RunId }, RunStarted>;
 
   /** Freezes the selected items in the store, then runs them; progress arrives as `eval.progress`. */
   'eval.start': Invoke<EvalRequest, RunStarted & { evalId: string }>;

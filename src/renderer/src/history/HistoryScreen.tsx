@@ -1,5 +1,5 @@
 import { useEffect, useMemo, useRef, useState } from 'react';
-import type { ExportedReport, RunRecord, RunSummary } from '../../../shared/contract';
+import type { ExportedReport, ReplayMatch, RunRecord, RunSummary } from '../../../shared/contract';
 import { useApp } from '../AppContext';
 import { EmptyState } from '../components/EmptyState';
 import { ErrorNotice } from '../components/ErrorNotice';
@@ -9,7 +9,8 @@ import { formatDuration, formatProbability, formatTimestamp, shortHash } from '.
 import { saveTextFile, useApiEvent, useAsync, useDataUrl } from '../lib/hooks';
 import { recordEvents, runViewFromRecord } from '../reasoning/recordView';
 import { RunDetails } from '../reasoning/RunDetails';
-import { applyEvents, idleRun, type RunView } from '../reasoning/runState';
+import { applyEvents, idleRun, isActive, type RunView } from '../reasoning/runState';
+import { useReasoningRun } from '../reasoning/useReasoningRun';
 
 /** Past runs (audit records), per study or all; a record opens as the transcript with its hits, and exports as HTML. */
 export function HistoryScreen({ active }: { active: boolean }) {
@@ -85,7 +86,7 @@ export function HistoryScreen({ active }: { active: boolean }) {
       </div>
       <div className="history-detail">
         {selected ? (
-          <RecordView key={selected} runId={selected} />
+          <RecordView key={selected} runId={selected} onOpenRun={(id) => setSelected(id)} />
         ) : (
           <EmptyState icon="history" title="Select a run">
             Choose a run on the left (↑ ↓) to see what the model saw, said and retrieved.
@@ -105,6 +106,11 @@ function RunListItem({ run, selected, onSelect }: { run: RunSummary; selected: b
           <span className="mono muted">{formatTimestamp(run.startedAt)}</span>
           <span className="badge">{run.mode}</span>
           {run.cdirTriggered ? <span className="badge badge-warn">CDIR</span> : null}
+          {run.replayOf ? (
+            <span className="badge" title={`Re-run of run ${run.replayOf}`} data-testid="run-item-rerun">
+              re-run
+            </span>
+          ) : null}
         </span>
         <span className="run-item-question">{run.question}</span>
         <span className="run-item-answer">
@@ -121,8 +127,10 @@ function RunListItem({ run, selected, onSelect }: { run: RunSummary; selected: b
   );
 }
 
-function RecordView({ runId }: { runId: string }) {
+function RecordView({ runId, onOpenRun }: { runId: string; onOpenRun: (runId: string) => void }) {
   const record = useAsync(() => window.api.history.get({ runId }), [runId]);
+  const rerun = useReasoningRun();
+  const rerunning = isActive(rerun.run);
   const [replayView, setReplayView] = useState<RunView | null>(null);
   const [replaying, setReplaying] = useState(false);
   const [report, setReport] = useState<ExportedReport | null>(null);
@@ -178,15 +186,32 @@ function RecordView({ runId }: { runId: string }) {
   };
 
   return (
-    <div className="record-view" data-testid="record-view">
+    <div className="record-view" data-testid="record-view" data-run-id={r.runId}>
       <header className="record-header">
         <div>
           <h2 className="record-question">{r.question}</h2>
           {r.choices && r.choices.length > 0 ? <div className="muted">Choices: {r.choices.join(' · ')}</div> : null}
         </div>
         <div className="record-actions">
-          <button type="button" className="btn" onClick={replay} disabled={replaying} data-testid="replay">
+          <button
+            type="button"
+            className="btn"
+            onClick={replay}
+            disabled={replaying}
+            title="Play the stored transcript back as it streamed"
+            data-testid="replay"
+          >
             <Icon name="play" /> {replaying ? 'Replaying…' : 'Replay'}
+          </button>
+          <button
+            type="button"
+            className="btn"
+            onClick={() => void rerun.start(() => window.api.history.replay({ runId: r.runId }))}
+            disabled={rerunning}
+            title="Run the recorded question again on the loaded model with the recorded image, settings and evidence, and compare the transcripts"
+            data-testid="rerun"
+          >
+            <Icon name="refresh" /> {rerunning ? 'Re-running…' : 'Re-run'}
           </button>
           <button type="button" className="btn btn-primary" onClick={() => void exportHtml()} disabled={exporting} data-testid="export-html">
             <Icon name="export" /> Export HTML report
@@ -194,6 +219,9 @@ function RecordView({ runId }: { runId: string }) {
         </div>
       </header>
       {exportError ? <ErrorNotice error={exportError} title="The report could not be exported" compact /> : null}
+      {rerun.run.status !== 'idle' ? (
+        <RerunPanel run={rerun.run} original={r} onStop={rerun.stop} onClose={rerun.clear} onOpenRun={onOpenRun} />
+      ) : null}
       <div className="record-grid">
         <ModelImageCard record={r} />
         <dl className="record-facts" data-testid="record-facts">
@@ -259,6 +287,108 @@ function RecordView({ runId }: { runId: string }) {
       </div>
       <RunDetails run={view} threshold={r.settings.reasoning.cdirThreshold} keyboard={false} />
       {report ? <ReportPreview report={report} onClose={() => setReport(null)} /> : null}
+    </div>
+  );
+}
+
+/**
+ * A re-run of the record on the loaded model, streamed as it runs (the same view as the reading panel), then whether
+ * each attempt reproduced the recorded transcript.
+ */
+function RerunPanel({
+  run,
+  original,
+  onStop,
+  onClose,
+  onOpenRun,
+}: {
+  run: RunView;
+  original: RunRecord;
+  onStop: () => void;
+  onClose: () => void;
+  onOpenRun: (runId: string) => void;
+}) {
+  const active = isActive(run);
+  const [replayed, setReplayed] = useState<RunRecord | null>(null);
+  const ended = !active && run.runId !== null;
+  useEffect(() => {
+    if (!ended || !run.runId) return;
+    let current = true;
+    // The record is written before the run's last event: it holds the comparison.
+    window.api.history.get({ runId: run.runId }).then(
+      (record) => current && setReplayed(record),
+      () => undefined,
+    );
+    return () => {
+      current = false;
+    };
+  }, [ended, run.runId]);
+  const refused = run.status === 'failed' && run.runId === null;
+  return (
+    <section className="rerun-panel card" data-testid="rerun-panel" data-status={run.status} aria-label="Re-run of this record">
+      <header className="rerun-head">
+        <strong>Re-run on the loaded model</strong>
+        <span className="muted small">
+          recorded image, settings (seed {original.seed}, temperature {original.settings.reasoning.temperature}), passages and similar case
+        </span>
+        <span className="toolbar-spacer" />
+        {active ? (
+          <button type="button" className="btn btn-danger btn-small" onClick={onStop} data-testid="rerun-stop">
+            <Icon name="stop" /> Stop
+          </button>
+        ) : (
+          <>
+            {replayed ? (
+              <button type="button" className="btn btn-small" onClick={() => onOpenRun(replayed.runId)} data-testid="rerun-open">
+                <Icon name="history" /> Open its record
+              </button>
+            ) : null}
+            <button type="button" className="btn btn-small" onClick={onClose}>
+              Close
+            </button>
+          </>
+        )}
+      </header>
+      {refused ? (
+        <ErrorNotice
+          error={run.error}
+          title={
+            run.error?.code === 'REPLAY_MODEL_MISMATCH'
+              ? 'This run cannot be re-run: another model is loaded'
+              : 'This run cannot be re-run'
+          }
+        />
+      ) : (
+        <>
+          {replayed?.replayMatch ? <ReplayMatchView match={replayed.replayMatch} /> : null}
+          <RunDetails run={run} threshold={original.settings.reasoning.cdirThreshold} keyboard={false} />
+        </>
+      )}
+    </section>
+  );
+}
+
+function ReplayMatchView({ match }: { match: ReplayMatch }) {
+  return (
+    <div className={`replay-match ${match.identical ? 'replay-match-ok' : 'replay-match-differs'}`} data-testid="replay-match" data-identical={match.identical}>
+      <strong>
+        {match.identical
+          ? '✓ The re-run matches the recorded run exactly'
+          : '✗ The re-run differs from the recorded run'}
+      </strong>
+      <ul>
+        {match.attempts.map((a) => (
+          <li key={a.attempt} data-testid="replay-match-attempt">
+            Attempt {a.attempt}
+            {a.attempt > 1 ? ' (CDIR)' : ''}:{' '}
+            {a.identical ? (
+              <span className="text-ok">transcript matches</span>
+            ) : (
+              <span className="text-warn">differs from character {a.firstDifference ?? '?'}</span>
+            )}
+          </li>
+        ))}
+      </ul>
     </div>
   );
 }

@@ -21,6 +21,10 @@ const hints: Record<string, string> = {
   KNOWLEDGE_EMPTY: 'Add sources in Settings → Knowledge, or search works once the bundled base is built.',
   ENGINE_CRASHED: 'The model process stopped and restarts by itself; check the model files in Settings → Models.',
   BUSY: 'Another operation is running; wait for it or stop it first.',
+  REPLAY_MODEL_MISMATCH:
+    'A re-run only shows reproducibility on the model the run used: load that model (name and hash in the record) in Settings → Models, then re-run.',
+  REPLAY_IMAGE_MISSING: 'The image this run saw is no longer in the audit store, so it cannot be re-run.',
+  RUN_NOT_FOUND: 'The record may have been removed; refresh the list.',
 };
 
 export function errorInfo(error: unknown): ErrorInfo {

@@ -118,6 +118,20 @@ describe('applyEvents', () => {
     expect(state.status).toBe('running');
     expect(idleRun.status).toBe('idle');
   });
+
+  it('ignores the runs of others (an evaluation, a replay in History) while it has started none', () => {
+    const others: ReasoningEvent[] = [
+      ...tokens('eval-item', 'think', 'someone else '),
+      { runId: 'eval-item', type: 'done', result: { runId: 'eval-item' } as never },
+    ];
+    expect(applyEvents(idleRun, others, 1)).toBe(idleRun);
+    // Taken for this run's before the reply named it: dropped when the reply comes.
+    const mistaken = applyEvents(startingRun(0), tokens('eval-item', 'think', 'someone else '), 1);
+    expect(mistaken.runId).toBe('eval-item');
+    const mine = startedRun(mistaken, 'mine');
+    expect(mine).toMatchObject({ runId: 'mine', status: 'running', attempts: [], chars: 0, startedAt: 0 });
+    expect(applyEvents(mine, tokens('mine', 'think', 'mine '), 2).chars).toBe(5);
+  });
 });
 
 describe('splitTranscript', () => {

@@ -81,6 +81,8 @@ export function startingRun(now: number): RunView {
 }
 
 export function startedRun(state: RunView, runId: string): RunView {
+  // Another run's events came first (an evaluation streaming meanwhile) and were taken for this one's: drop them.
+  if (state.runId !== null && state.runId !== runId) return { ...idleRun, runId, status: 'running', startedAt: state.startedAt };
   return { ...state, runId, status: state.status === 'starting' ? 'running' : state.status };
 }
 
@@ -112,10 +114,13 @@ function appendText(blocks: TranscriptBlock[], kind: SegmentKind, text: string):
 
 const terminal = (status: RunStatus): boolean => status === 'completed' || status === 'cancelled' || status === 'failed';
 
-/** Applies one event. Events of another run are ignored; nothing changes a run after it has ended. */
+/**
+ * Applies one event. Events of another run are ignored, and so is everything before this view started a run (other
+ * panels' runs, evaluations, replays); nothing changes a run after it has ended.
+ */
 export function applyEvent(state: RunView, event: ReasoningEvent, now: number): RunView {
   if (state.runId !== null && event.runId !== state.runId) return state;
-  if (terminal(state.status)) return state;
+  if (state.status === 'idle' || terminal(state.status)) return state;
   const s: RunView = state.status === 'starting' ? { ...state, status: 'running', runId: event.runId } : state;
   switch (event.type) {
     case 'phase':

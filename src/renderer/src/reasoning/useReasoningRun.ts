@@ -1,5 +1,5 @@
 import { useCallback, useEffect, useLayoutEffect, useRef, useState } from 'react';
-import type { AskRequest, ReasoningEvent } from '../../../shared/contract';
+import type { AskRequest, ReasoningEvent, RunStarted } from '../../../shared/contract';
 import { errorInfo } from '../lib/apiErrors';
 import { RafBatcher } from '../lib/rafBatcher';
 import { runTracker } from '../lib/runTracker';
@@ -29,7 +29,8 @@ export function useReasoningRun() {
     };
   }, []);
 
-  const ask = useCallback(async (request: AskRequest) => {
+  /** Starts a run with `begin` (ask, or a replay from history) and follows its events until it ends. */
+  const start = useCallback(async (begin: () => Promise<RunStarted>) => {
     if (isActive(runRef.current)) return;
     batcherRef.current?.flushNow();
     const starting = startingRun(Date.now());
@@ -37,7 +38,7 @@ export function useReasoningRun() {
     setRun(starting);
     let runId: string;
     try {
-      runId = (await window.api.reasoning.ask(request)).runId;
+      runId = (await begin()).runId;
     } catch (e) {
       const { code, message } = errorInfo(e);
       setRun((state) => failedToStart(state, { code, message }, Date.now()));
@@ -55,6 +56,8 @@ export function useReasoningRun() {
     });
   }, []);
 
+  const ask = useCallback((request: AskRequest) => start(() => window.api.reasoning.ask(request)), [start]);
+
   const stop = useCallback(() => {
     const { runId } = runRef.current;
     if (runId && isActive(runRef.current)) void window.api.runs.cancel({ runId });
@@ -67,5 +70,5 @@ export function useReasoningRun() {
   /** Shows a stored or synthetic run in the same view (history replay). */
   const show = useCallback((view: RunView) => setRun(view), []);
 
-  return { run, ask, stop, clear, show };
+  return { run, ask, start, stop, clear, show };
 }

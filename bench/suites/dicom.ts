@@ -2,6 +2,7 @@
  * Studies benchmarks (`npm run bench -- dicom [--quick]`):
  * - header-only import throughput against a raw read of the same files (goal ≥ 50 %);
  * - decode + window of a 512² 16-bit CT slice (goal ≤ 5 ms) and of a 512² JPEG 2000 (goal ≤ 30 ms);
+ * - JPEG 2000 thumbnails and model images from reduced-resolution decodes against the full-resolution path;
  * - time to first image of the 11-slice CT series.
  * Ratios are taken in the same run; all reads are warm (page cache), as both sides of a ratio are.
  */
@@ -11,6 +12,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { decodeFrameImage, frameBitmap } from '../../src/main/dicom/frameImage';
 import { parseDicomBytes, readDicomHeader } from '../../src/main/dicom/readDicom';
+import { encodePng, fitSize, resize } from '../../src/main/dicom/renderPng';
 import { EventBus } from '../../src/main/ipc/EventBus';
 import { RunRegistry } from '../../src/main/runs/RunRegistry';
 import { openStore } from '../../src/main/store/openStore';
@@ -178,6 +180,68 @@ function copyReference(context: BenchContext): (string | number)[] {
   ];
 }
 
+/**
+ * Thumbnail / model-image rendering of JPEG 2000 (decode, window, area resize, PNG): full-resolution decode (the old
+ * path, and what the viewer still gets) against the reduced-resolution decode the studies service now uses.
+ */
+async function reducedJpeg2000(
+  context: BenchContext,
+  cases: { label: string; path: string; size: number }[],
+): Promise<BenchTable> {
+  const rounds = context.quick ? 3 : 9;
+  const rows: (string | number)[][] = [];
+  for (const { label, path, size } of cases) {
+    const parsed = parseDicomBytes(new Uint8Array(readFileSync(path)));
+    const render = async (
+      maxSide: number | undefined,
+    ): Promise<{ decodeMs: number; totalMs: number; side: number }> => {
+      const t = performance.now();
+      const image = await decodeFrameImage(parsed, 0, path, { maxSide });
+      const decodeMs = performance.now() - t;
+      const { bitmap } = frameBitmap(image, null);
+      const fit = fitSize(bitmap.width, bitmap.height, size, image.pixelSpacing);
+      encodePng(resize(bitmap, fit.width, fit.height));
+      return { decodeMs, totalMs: performance.now() - t, side: Math.max(image.rows, image.columns) };
+    };
+    const full: { decodeMs: number; totalMs: number; side: number }[] = [];
+    const reduced: typeof full = [];
+    for (let i = 0; i < rounds + 1; i++) {
+      const a = await render(undefined);
+      const b = await render(size);
+      if (i === 0) continue;
+      full.push(a);
+      reduced.push(b);
+    }
+    const med = (list: typeof full, key: 'decodeMs' | 'totalMs'): number => median(list.map((r) => r[key]));
+    rows.push([
+      label,
+      `${full[0]!.side} → ${reduced[0]!.side}`,
+      med(full, 'decodeMs'),
+      med(reduced, 'decodeMs'),
+      med(full, 'totalMs'),
+      med(reduced, 'totalMs'),
+      `${(med(full, 'totalMs') / med(reduced, 'totalMs')).toFixed(1)}×`,
+    ]);
+  }
+  return {
+    title: `JPEG 2000 thumbnails and model images: full vs reduced-resolution decode (median of ${rounds}, same run)`,
+    columns: [
+      'case',
+      'decoded side',
+      'decode full ms',
+      'decode reduced ms',
+      'render full ms',
+      'render reduced ms',
+      'speed-up',
+    ],
+    rows,
+    notes: [
+      'render = decode + window + area resize + PNG. The reduced decode stops at the smallest JPEG 2000 resolution level still ≥ the target side.',
+      'The viewer keeps full resolution; the full-resolution decode is bounded by OpenJPEG’s single-threaded tier-1 (code-block) decoding in WASM.',
+    ],
+  };
+}
+
 async function firstImage(context: BenchContext, folder: string): Promise<BenchTable> {
   const rounds = context.quick ? 2 : 5;
   const rows: number[][] = [];
@@ -258,6 +322,15 @@ export const dicomSuite: BenchSuite = async (context) => {
       'JPEG 2000 goes through @cornerstonejs/codec-openjpeg (WASM, no SIMD build); the viewer caches parsed files and decoded frames.',
     ],
   });
+
+  context.log('JPEG 2000 thumbnails and model images');
+  tables.push(
+    await reducedJpeg2000(context, [
+      { label: '693_J2KR 512² CT → thumbnail 128', path: join(dicomRoot, 'pydicom_data/693_J2KR.dcm'), size: 128 },
+      { label: 'RG3_J2KR 1760² CR → model image 512', path: join(dicomRoot, 'pydicom_data/RG3_J2KR.dcm'), size: 512 },
+      { label: 'RG3_J2KR 1760² CR → thumbnail 128', path: join(dicomRoot, 'pydicom_data/RG3_J2KR.dcm'), size: 128 },
+    ]),
+  );
 
   context.log('time to first image');
   tables.push(await firstImage(context, join(dicomRoot, 'dicom_numpy_ct_series')));

@@ -2,6 +2,8 @@ import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { decodeRleFrame } from './codecs/rleDecoder';
+import { jpeg2000DecompositionLevels } from './codecs/wasmCodecs';
+import { pixelDataValue } from './dicomTags';
 import { decodeFrame, type DecodedFrame } from './decodeFrame';
 import { decodeFrameImage, frameBitmap } from './frameImage';
 import { applyModalityLut, applyVoi } from './pixelTransforms';
@@ -132,5 +134,69 @@ describe('modality and VOI LUTs, PNG', () => {
     const b = encodePng({ ...bitmap, data: Uint8Array.from(bitmap.data) });
     expect(a.sha256).toBe(b.sha256);
     expect([...a.png.subarray(1, 4)].map((c) => String.fromCharCode(c)).join('')).toBe('PNG');
+  });
+});
+
+describe('reduced-resolution JPEG 2000 decoding (thumbnails and model images)', () => {
+  it('reads the decomposition levels and decodes 1/2^level of the frame, following the full frame', async () => {
+    const parsed = await readDicomFile(fixture('MR_small_jp2klossless.dcm'));
+    const codestream = new Uint8Array(pixelDataValue(parsed.dataset)!.parts[0] as ArrayBuffer);
+    expect(jpeg2000DecompositionLevels(codestream)).toBeGreaterThanOrEqual(2);
+    const full = await decodeFrame(parsed, 0, 'mr', {});
+    const quarter = await decodeFrame(parsed, 0, 'mr', { maxSide: 16 });
+    expect([full.rows, full.columns, full.scale]).toEqual([64, 64, 1]);
+    expect([quarter.rows, quarter.columns, quarter.scale]).toEqual([16, 16, 4]);
+    if (full.kind !== 'gray' || quarter.kind !== 'gray') throw new Error('expected grayscale');
+    // The wavelet's low-pass image is a smoothed reduction: at level 1 it follows the 2×2 block means of the full
+    // frame (at deeper levels its sampling phase drifts by up to ~1.5 source pixels from block means).
+    const half = await decodeFrame(parsed, 0, 'mr', { maxSide: 32 });
+    if (half.kind !== 'gray') throw new Error('expected grayscale');
+    const means: number[] = [];
+    for (let y = 0; y < 32; y++) {
+      for (let x = 0; x < 32; x++) {
+        let sum = 0;
+        for (let dy = 0; dy < 2; dy++)
+          for (let dx = 0; dx < 2; dx++) sum += full.values[(y * 2 + dy) * 64 + x * 2 + dx]!;
+        means.push(sum / 4);
+      }
+    }
+    const reduced = Array.from(half.values);
+    const mean = (a: number[]): number => a.reduce((n, v) => n + v, 0) / a.length;
+    const [ma, mb] = [mean(means), mean(reduced)];
+    const cov = means.reduce((n, v, i) => n + (v - ma) * (reduced[i]! - mb), 0);
+    const sd = (a: number[], m: number): number => Math.sqrt(a.reduce((n, v) => n + (v - m) ** 2, 0));
+    expect(cov / (sd(means, ma) * sd(reduced, mb))).toBeGreaterThan(0.95);
+    expect(Math.abs(mb - ma)).toBeLessThan(0.02 * (full.range.max - full.range.min));
+    expect(Math.abs(mean(Array.from(quarter.values)) - ma)).toBeLessThan(0.02 * (full.range.max - full.range.min));
+    expect(quarter.range.max).toBeLessThanOrEqual(full.range.max * 1.1);
+  });
+
+  it('never goes below the requested side, and leaves other syntaxes at full resolution', async () => {
+    const parsed = await readDicomFile(fixture('MR_small_jp2klossless.dcm'));
+    expect((await decodeFrame(parsed, 0, 'mr', { maxSide: 33 })).scale).toBe(1); // 32 would be smaller than 33
+    expect((await decodeFrame(parsed, 0, 'mr', { maxSide: 32 })).columns).toBe(32);
+    const rle = await decodeFrame(await readDicomFile(fixture('MR_small_RLE.dcm')), 0, 'rle', { maxSide: 16 });
+    expect([rle.columns, rle.scale]).toEqual([64, 1]);
+    const image = await decodeFrameImage(parsed, 0, 'mr', { maxSide: 16 });
+    const fullImage = await decodeFrameImage(parsed, 0, 'mr');
+    expect(image.scale).toBe(4);
+    expect(image.pixelSpacing).toEqual(fullImage.pixelSpacing!.map((s) => s * 4));
+  });
+
+  it('resizes separably with the same area means as the 2-D definition', () => {
+    const source = {
+      width: 7,
+      height: 5,
+      channels: 1 as const,
+      data: Uint8Array.from({ length: 35 }, (_, i) => i * 7),
+    };
+    const out = resize(source, 3, 2);
+    // Output (0,0) covers x 0…7/3, y 0…5/2: weights 1, 1, 1/3 by 1, 1, 1/2.
+    const xs = [1, 1, 1 / 3];
+    const ys = [1, 1, 0.5];
+    let sum = 0;
+    for (let y = 0; y < 3; y++) for (let x = 0; x < 3; x++) sum += source.data[y * 7 + x]! * xs[x]! * ys[y]!;
+    expect(out.data[0]).toBe(Math.round(sum / ((7 / 3) * 2.5)));
+    expect(resize(source, 14, 10).data[0]).toBe(0); // enlarging keeps the nearest source pixel
   });
 });

@@ -2,6 +2,7 @@ import { decodeRleFrame } from './codecs/rleDecoder';
 import {
   decodeJpeg2000,
   decodeJpeg8,
+  jpeg2000DecompositionLevels,
   decodeJpegLossless,
   decodeJpegLs,
   decodeWithDcmjsCodecs,
@@ -16,10 +17,22 @@ import type { ParsedDicom } from './readDicom';
 
 export type GrayValues = Uint8Array | Int8Array | Uint16Array | Int16Array | Uint32Array | Int32Array;
 
-/** One decoded frame: stored values for grayscale (before the modality LUT) with their range, RGB bytes for colour. */
-export type DecodedFrame =
-  | { kind: 'gray'; rows: number; columns: number; values: GrayValues; range: ValueRange; monochrome1: boolean }
-  | { kind: 'rgb'; rows: number; columns: number; rgb: Uint8Array };
+/**
+ * One decoded frame: stored values for grayscale (before the modality LUT) with their range, RGB bytes for colour.
+ * `scale` is 1 for the full frame and 2^level for a reduced-resolution JPEG 2000 decode (rows and columns are then
+ * the reduced ones).
+ */
+export type DecodedFrame = { rows: number; columns: number; scale: number } & (
+  { kind: 'gray'; values: GrayValues; range: ValueRange; monochrome1: boolean } | { kind: 'rgb'; rgb: Uint8Array }
+);
+
+export interface DecodeOptions {
+  /**
+   * The longest side the caller will show (a thumbnail, a model image): codecs that can decode a lower resolution
+   * (JPEG 2000) stop at the smallest one still at least this large. Defaults to none: the full frame.
+   */
+  maxSide?: number;
+}
 
 function toBytes(part: unknown): Uint8Array {
   if (part instanceof Uint8Array) return part;
@@ -198,13 +211,26 @@ function planarToInterleaved(bytes: Uint8Array, pixels: number): Uint8Array {
   return out;
 }
 
-function checkGeometry(output: CodecOutput, pixel: ImagePixelModule, what: string): void {
-  if (output.width !== pixel.columns || output.height !== pixel.rows) {
+function checkGeometry(output: CodecOutput, pixel: ImagePixelModule, scale: number, what: string): void {
+  const columns = Math.ceil(pixel.columns / scale);
+  const rows = Math.ceil(pixel.rows / scale);
+  if (output.width !== columns || output.height !== rows) {
+    const reduced = scale > 1 ? ` at 1/${scale} resolution` : '';
     throw new DicomError(
       'DECODE_FAILED',
-      `${what}: expected a ${pixel.columns}×${pixel.rows} image from the header, the codestream holds ${output.width}×${output.height}`,
+      `${what}: expected a ${columns}×${rows} image${reduced} from the header, the codestream holds ${output.width}×${output.height}`,
     );
   }
+}
+
+/** The JPEG 2000 resolution level to decode for a target side: the most reduced one still at least `maxSide` long. */
+function jpeg2000Level(data: Uint8Array, pixel: ImagePixelModule, maxSide: number | undefined): number {
+  if (!maxSide || maxSide <= 0) return 0;
+  const levels = jpeg2000DecompositionLevels(data);
+  const longest = Math.max(pixel.columns, pixel.rows);
+  let level = 0;
+  while (level < levels && Math.ceil(longest / 2 ** (level + 1)) >= maxSide) level++;
+  return level;
 }
 
 /** Sign-extends codec samples that the codestream stored unsigned although PixelRepresentation says signed. */
@@ -215,7 +241,12 @@ function fixCodecSign(values: GrayValues, pixel: ImagePixelModule, output: Codec
   return keepStoredBits(values, { shift: 0, bits, signed: true });
 }
 
-async function decodeCompressed(parsed: ParsedDicom, data: Uint8Array, what: string): Promise<CodecOutput> {
+async function decodeCompressed(
+  parsed: ParsedDicom,
+  data: Uint8Array,
+  what: string,
+  level: number,
+): Promise<CodecOutput> {
   const pixel = parsed.modules.imagePixel!;
   const encoding = parsed.transferSyntax!.encoding;
   const geometry = { ...pixel };
@@ -231,7 +262,7 @@ async function decodeCompressed(parsed: ParsedDicom, data: Uint8Array, what: str
     case 'jpeg-ls':
       return decodeJpegLs(data, what);
     case 'jpeg2000':
-      return decodeJpeg2000(data, what);
+      return decodeJpeg2000(data, what, level);
     case 'htj2k':
       return decodeWithDcmjsCodecs('htj2k', data, geometry, what);
     case 'jpeg-xl':
@@ -317,9 +348,14 @@ export function undisplayableReason(parsed: ParsedDicom): { code: string; messag
  * Decodes one frame (0-based) of a fully read DICOM object: native (8/16/32-bit, signed or not, either byte order,
  * planar or interleaved, RGB/YBR/palette, 1-bit), RLE, and the compressed syntaxes through the codec packages.
  */
-export async function decodeFrame(parsed: ParsedDicom, frame: number, what = 'image'): Promise<DecodedFrame> {
+export async function decodeFrame(
+  parsed: ParsedDicom,
+  frame: number,
+  what = 'image',
+  options: DecodeOptions = {},
+): Promise<DecodedFrame> {
   try {
-    return await decodeFrameUnchecked(parsed, frame, what);
+    return await decodeFrameUnchecked(parsed, frame, what, options);
   } catch (error) {
     if (error instanceof DicomError) throw error;
     // Anything else (a typed-array range error on inconsistent lengths…) is still a decoding failure of this file.
@@ -333,7 +369,12 @@ export async function decodeFrame(parsed: ParsedDicom, frame: number, what = 'im
   }
 }
 
-async function decodeFrameUnchecked(parsed: ParsedDicom, frame: number, what: string): Promise<DecodedFrame> {
+async function decodeFrameUnchecked(
+  parsed: ParsedDicom,
+  frame: number,
+  what: string,
+  options: DecodeOptions,
+): Promise<DecodedFrame> {
   const reason = undisplayableReason(parsed);
   if (reason) throw new DicomError(reason.code as 'NO_PIXEL_DATA', `${what}: ${reason.message}`);
   const pixel = parsed.modules.imagePixel!;
@@ -348,8 +389,10 @@ async function decodeFrameUnchecked(parsed: ParsedDicom, frame: number, what: st
   if (!element || element.parts.length === 0) {
     throw new DicomError('PIXEL_DATA_TRUNCATED', `${what}: expected Pixel Data bytes, found an empty element`);
   }
-  const { rows, columns, samplesPerPixel } = pixel;
-  const pixels = rows * columns;
+  const { samplesPerPixel } = pixel;
+  let { rows, columns } = pixel;
+  let pixels = rows * columns;
+  let scale = 1;
   const photometric = pixel.photometricInterpretation;
   let samples: Uint8Array;
   let codec: CodecOutput | null = null;
@@ -371,6 +414,7 @@ async function decodeFrameUnchecked(parsed: ParsedDicom, frame: number, what: st
         kind: 'gray',
         rows,
         columns,
+        scale,
         values,
         range: valueRange(values),
         monochrome1: photometric === 'MONOCHROME1',
@@ -390,7 +434,7 @@ async function decodeFrameUnchecked(parsed: ParsedDicom, frame: number, what: st
     if (!syntax.littleEndian && (wordSize > 1 || element.vr === 'OW'))
       samples = swapToLittleEndian(samples, Math.max(2, wordSize));
     if (photometric === 'YBR_FULL_422' && samplesPerPixel === 3) {
-      return { kind: 'rgb', rows, columns, rgb: ybrFullToRgb(expandYbr422(samples, pixels)) };
+      return { kind: 'rgb', rows, columns, scale, rgb: ybrFullToRgb(expandYbr422(samples, pixels)) };
     }
   } else {
     const encoded = encapsulatedFrame(element.parts, pixel.numberOfFrames, frame, syntax.encoding);
@@ -400,8 +444,13 @@ async function decodeFrameUnchecked(parsed: ParsedDicom, frame: number, what: st
     } else if (syntax.uid === '1.2.840.10008.1.2.1.98') {
       samples = encoded;
     } else {
-      codec = await decodeCompressed(parsed, encoded, what);
-      checkGeometry(codec, pixel, what);
+      const level = syntax.encoding === 'jpeg2000' ? jpeg2000Level(encoded, pixel, options.maxSide) : 0;
+      codec = await decodeCompressed(parsed, encoded, what, level);
+      scale = 2 ** level;
+      checkGeometry(codec, pixel, scale, what);
+      columns = codec.width;
+      rows = codec.height;
+      pixels = rows * columns;
       samples = codec.bytes;
       planar = false;
     }
@@ -415,7 +464,7 @@ async function decodeFrameUnchecked(parsed: ParsedDicom, frame: number, what: st
     if (codec && syntax.encoding !== 'jpeg-ls' && !(syntax.encoding === 'jpeg2000' && photometric === 'YBR_FULL')) {
       source = 'RGB';
     }
-    return { kind: 'rgb', rows, columns, rgb: colorFromSamples(interleaved, pixel, pixels, source) };
+    return { kind: 'rgb', rows, columns, scale, rgb: colorFromSamples(interleaved, pixel, pixels, source) };
   }
 
   const bytesPerSample = codec ? (codec.bitsPerSample > 8 ? 2 : 1) : Math.ceil(pixel.bitsAllocated / 8);
@@ -437,7 +486,7 @@ async function decodeFrameUnchecked(parsed: ParsedDicom, frame: number, what: st
   const values = gray.values;
   const range = (codec && fixCodecSign(values, pixel, codec)) || gray.range;
   if (photometric === 'PALETTE COLOR' && pixel.palette) {
-    return { kind: 'rgb', rows, columns, rgb: applyPalette(values, pixel.palette) };
+    return { kind: 'rgb', rows, columns, scale, rgb: applyPalette(values, pixel.palette) };
   }
-  return { kind: 'gray', rows, columns, values, range, monochrome1: photometric === 'MONOCHROME1' };
+  return { kind: 'gray', rows, columns, scale, values, range, monochrome1: photometric === 'MONOCHROME1' };
 }

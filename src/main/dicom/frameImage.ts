@@ -1,4 +1,4 @@
-import { decodeFrame } from './decodeFrame';
+import { decodeFrame, type DecodeOptions } from './decodeFrame';
 import type { VoiFunction, VoiWindow } from './dicomModules';
 import type { GrayValues } from './decodeFrame';
 import {
@@ -16,6 +16,8 @@ import type { Bitmap } from './renderPng';
 export type FrameImage = {
   rows: number;
   columns: number;
+  /** 1 for the full frame; 2^level for a reduced-resolution decode (pixel spacing is scaled to match). */
+  scale: number;
   pixelSpacing: [number, number] | null;
 } & (
   | {
@@ -36,14 +38,25 @@ export type FrameImage = {
   | { kind: 'rgb'; rgb: Uint8Array }
 );
 
-/** Decodes one frame and applies the modality LUT (per-frame rescale of enhanced objects first). */
-export async function decodeFrameImage(parsed: ParsedDicom, frame: number, what?: string): Promise<FrameImage> {
-  const decoded = await decodeFrame(parsed, frame, what);
+/**
+ * Decodes one frame and applies the modality LUT (per-frame rescale of enhanced objects first). `options.maxSide`
+ * allows a reduced-resolution decode where the codec has one (thumbnails, model images); the viewer asks for none.
+ */
+export async function decodeFrameImage(
+  parsed: ParsedDicom,
+  frame: number,
+  what?: string,
+  options: DecodeOptions = {},
+): Promise<FrameImage> {
+  const decoded = await decodeFrame(parsed, frame, what, options);
   const { modules } = parsed;
   const groups = modules.multiFrame?.frames[frame] ?? null;
-  const pixelSpacing = groups?.pixelSpacing ?? modules.imagePlane.pixelSpacing;
+  const fullSpacing = groups?.pixelSpacing ?? modules.imagePlane.pixelSpacing;
+  const scale = decoded.scale;
+  const pixelSpacing: [number, number] | null =
+    fullSpacing && scale !== 1 ? [fullSpacing[0] * scale, fullSpacing[1] * scale] : fullSpacing;
   if (decoded.kind === 'rgb') {
-    return { kind: 'rgb', rows: decoded.rows, columns: decoded.columns, pixelSpacing, rgb: decoded.rgb };
+    return { kind: 'rgb', rows: decoded.rows, columns: decoded.columns, scale, pixelSpacing, rgb: decoded.rgb };
   }
   const { slope, intercept } = groups?.rescale ?? modules.modalityLut;
   const stored = decoded.values;
@@ -56,6 +69,7 @@ export async function decodeFrameImage(parsed: ParsedDicom, frame: number, what?
     kind: 'gray',
     rows: decoded.rows,
     columns: decoded.columns,
+    scale,
     pixelSpacing,
     stored,
     storedRange: range,

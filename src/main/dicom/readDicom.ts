@@ -199,10 +199,7 @@ export interface DicomHeader {
  * headers such as enhanced multi-frame functional groups) and parses it up to the Pixel Data element. One open and,
  * for almost every file, one read; `known` (size and mtime from the folder walk) saves the stat.
  */
-export async function readDicomHeader(
-  path: string,
-  known?: { size: number; mtimeMs: number },
-): Promise<DicomHeader> {
+export async function readDicomHeader(path: string, known?: { size: number; mtimeMs: number }): Promise<DicomHeader> {
   const handle = await open(path, 'r');
   try {
     const { size, mtimeMs } = known ?? (await handle.stat());

@@ -6,6 +6,9 @@ import type { EventChannel } from '../../shared/contract';
 import { EventBus } from '../ipc/EventBus';
 import { RunRegistry } from '../runs/RunRegistry';
 import { openStore, type Db } from '../store/openStore';
+import { decodeFrameImage, frameBitmap } from '../dicom/frameImage';
+import { readDicomFile } from '../dicom/readDicom';
+import { encodePng } from '../dicom/renderPng';
 import { StudiesService } from './StudiesService';
 
 const root = resolve(import.meta.dirname, '../../..');
@@ -154,6 +157,31 @@ describe('StudiesService on the bundled samples and fixtures', () => {
     await expect(studies.imageStudyPng({ path: join(dir, 'missing.png') })).rejects.toMatchObject({
       code: 'FILE_MISSING',
     });
+  });
+
+  it('renders JPEG 2000 thumbnails and model images from a reduced-resolution decode, the same bytes whatever is cached', async () => {
+    const j2k = join(fixtures, 'MR_small_jp2klossless.dcm');
+    await studies.importNow([j2k]);
+    const series = studies.series({ studyInstanceUid: studies.list()[0]!.studyInstanceUid })[0]!;
+    const instance = studies.instances({ seriesInstanceUid: series.seriesInstanceUid })[0]!;
+    const request = { sopInstanceUid: instance.sopInstanceUid, frame: 0, window: null, maxSize: 16 };
+    const cold = await studies.renderModelImage(request);
+    const thumbCold = await studies.thumbnail({ seriesInstanceUid: series.seriesInstanceUid, maxSize: 16 });
+    await studies.frame({ sopInstanceUid: instance.sopInstanceUid, frame: 0 }); // the viewer's full frame, now cached
+    const warm = await studies.renderModelImage(request);
+    const thumbWarm = await studies.thumbnail({ seriesInstanceUid: series.seriesInstanceUid, maxSize: 16 });
+    expect(warm.sha256).toBe(cold.sha256);
+    expect(Buffer.from(thumbWarm).equals(Buffer.from(thumbCold))).toBe(true);
+    // The 64² frame at level 2 (16²), windowed and encoded: exactly what the file renderer makes from a 1/4 decode.
+    const reduced = await decodeFrameImage(await readDicomFile(j2k), 0, j2k, { maxSide: 16 });
+    expect(reduced.scale).toBe(4);
+    const direct = encodePng(frameBitmap(reduced, null).bitmap);
+    expect([cold.width, cold.height]).toEqual([16, 16]);
+    expect(cold.sha256).toBe(direct.sha256);
+    expect((await studies.renderFileImage(j2k, { frame: 0, window: null, maxSize: 16 })).sha256).toBe(cold.sha256);
+    // At 64 (no level fits twice over) the model image comes from the full frame.
+    const full = await studies.renderModelImage({ ...request, maxSize: 64 });
+    expect([full.width, full.height]).toEqual([64, 64]);
   });
 
   it('streams progress, commits in batches, and keeps what was committed when cancelled', async () => {

@@ -30,6 +30,7 @@ import {
 } from '../dicom/pixelTransforms';
 import { readDicomFile, type ParsedDicom } from '../dicom/readDicom';
 import { encodePng, fitSize, resize, type Bitmap } from '../dicom/renderPng';
+import { transferSyntaxInfo } from '../dicom/transferSyntax';
 import { importStudies, type ImporterSettings } from './importStudies';
 import { LruCache } from './LruCache';
 import { StudyIndex, type FileOutcome, type InstanceLocation } from './StudyIndex';
@@ -216,7 +217,14 @@ export class StudiesService {
   async #imageFrame(location: InstanceLocation): Promise<FrameImage> {
     const bitmap = await decodeImageFile(new Uint8Array(await readFile(location.path)), location.path);
     if (bitmap.channels === 3) {
-      return { kind: 'rgb', rows: bitmap.height, columns: bitmap.width, pixelSpacing: null, rgb: bitmap.data };
+      return {
+        kind: 'rgb',
+        rows: bitmap.height,
+        columns: bitmap.width,
+        scale: 1,
+        pixelSpacing: null,
+        rgb: bitmap.data,
+      };
     }
     const stored = bitmap.data;
     let modality: ModalityFrame | null = null;
@@ -224,6 +232,7 @@ export class StudiesService {
       kind: 'gray',
       rows: bitmap.height,
       columns: bitmap.width,
+      scale: 1,
       pixelSpacing: null,
       stored,
       storedRange: storedRange(stored),
@@ -240,14 +249,18 @@ export class StudiesService {
   }
 
   /** A decoded frame (cached by bytes), for the viewer, thumbnails and model images. */
-  async frameImage(sopInstanceUid: string, frame: number): Promise<FrameImage> {
-    const location = this.#locate(sopInstanceUid);
+  #checkFrame(location: InstanceLocation, frame: number): void {
     if (!Number.isInteger(frame) || frame < 0 || frame >= Math.max(1, location.frames)) {
       throw new DicomError(
         'FRAME_OUT_OF_RANGE',
-        `studies: expected a frame index in 0…${Math.max(1, location.frames) - 1} for ${sopInstanceUid}, found ${frame}`,
+        `studies: expected a frame index in 0…${Math.max(1, location.frames) - 1} for ${location.sopUid}, found ${frame}`,
       );
     }
+  }
+
+  async frameImage(sopInstanceUid: string, frame: number): Promise<FrameImage> {
+    const location = this.#locate(sopInstanceUid);
+    this.#checkFrame(location, frame);
     const key = `${sopInstanceUid}#${frame}`;
     const cached = this.#frames.get(key);
     if (cached) return cached;
@@ -299,6 +312,25 @@ export class StudiesService {
     };
   }
 
+  /**
+   * The frame a thumbnail or model image of longest side `maxSize` is rendered from. A JPEG 2000 frame at least twice
+   * that size is decoded at a reduced resolution (the codestream's lower levels, a fraction of the work); everything
+   * else is the viewer's full frame (cached). The choice depends only on the file and the size, never on what is
+   * cached, so the same request always yields the same PNG bytes (the audit's sha256).
+   */
+  async #renderSource(sopInstanceUid: string, frame: number, maxSize: number): Promise<FrameImage> {
+    const location = this.#locate(sopInstanceUid);
+    const longest = Math.max(location.rows ?? 0, location.columns ?? 0);
+    const reducible =
+      location.kind === 'dicom' &&
+      transferSyntaxInfo(location.transferSyntaxUid)?.encoding === 'jpeg2000' &&
+      Math.ceil(longest / 2) >= maxSize;
+    if (!reducible) return this.frameImage(sopInstanceUid, frame);
+    this.#checkFrame(location, frame);
+    const parsed = await this.#parsedFile(location);
+    return decodeFrameImage(parsed, frame, location.path, { maxSide: maxSize });
+  }
+
   #render(image: FrameImage, window: Window | null, maxSize: number): ModelImage {
     const { bitmap, window: used } = frameBitmap(image, window);
     const size = fitSize(bitmap.width, bitmap.height, maxSize, image.pixelSpacing);
@@ -313,9 +345,10 @@ export class StudiesService {
   async renderModelImage(request: ModelImageRequest): Promise<RenderedModelImage> {
     const window = checkWindow(request.window);
     const location = this.index.location(request.sopInstanceUid);
-    const image = await this.frameImage(request.sopInstanceUid, request.frame);
+    const maxSize = request.maxSize ?? this.#modelImageMaxSize;
+    const image = await this.#renderSource(request.sopInstanceUid, request.frame, maxSize);
     return {
-      ...this.#render(image, window, request.maxSize ?? this.#modelImageMaxSize),
+      ...this.#render(image, window, maxSize),
       studyInstanceUid: location?.studyUid ?? null,
       sopInstanceUid: request.sopInstanceUid,
       frame: request.frame,
@@ -332,9 +365,11 @@ export class StudiesService {
   ): Promise<RenderedModelImage> {
     const window = checkWindow(request.window);
     const parsed = await readDicomFile(path);
-    const image = await decodeFrameImage(parsed, request.frame, path);
+    const maxSize = request.maxSize ?? this.#modelImageMaxSize;
+    // The same reduced-resolution rule as renderModelImage (decodeFrame reduces only JPEG 2000 of ≥ 2× the size).
+    const image = await decodeFrameImage(parsed, request.frame, path, { maxSide: maxSize });
     return {
-      ...this.#render(image, window, request.maxSize ?? this.#modelImageMaxSize),
+      ...this.#render(image, window, maxSize),
       studyInstanceUid: parsed.modules.study.studyInstanceUid || null,
       sopInstanceUid: parsed.modules.instance.sopInstanceUid || null,
       frame: request.frame,
@@ -375,8 +410,13 @@ export class StudiesService {
       );
     }
     const middle = displayable[Math.floor((displayable.length - 1) / 2)]!;
-    const image = await this.frameImage(middle.sopInstanceUid, Math.floor((Math.max(1, middle.frames) - 1) / 2));
-    return this.#render(image, null, Math.max(16, Math.min(1024, maxSize))).png;
+    const size = Math.max(16, Math.min(1024, maxSize));
+    const image = await this.#renderSource(
+      middle.sopInstanceUid,
+      Math.floor((Math.max(1, middle.frames) - 1) / 2),
+      size,
+    );
+    return this.#render(image, null, size).png;
   }
 
   /** A window spanning the data of a frame (for callers that want "auto" windowing). */

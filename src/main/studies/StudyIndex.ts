@@ -45,6 +45,9 @@ export interface InstanceLocation {
   kind: 'dicom' | 'image';
   path: string;
   frames: number;
+  rows: number | null;
+  columns: number | null;
+  transferSyntaxUid: string;
   undisplayableCode: string | null;
   undisplayableReason: string | null;
 }
@@ -162,7 +165,8 @@ export class StudyIndex {
         FROM study_instance WHERE series_uid = ?
         ORDER BY sort_index IS NULL, sort_index, instance_number, path`),
       location: db.prepare(`
-        SELECT i.sop_uid, i.series_uid, s.study_uid, st.kind, i.path, i.frames, i.undisplayable_code, i.undisplayable_reason
+        SELECT i.sop_uid, i.series_uid, s.study_uid, st.kind, i.path, i.frames, i.rows, i.columns, i.transfer_syntax_uid,
+          i.undisplayable_code, i.undisplayable_reason
         FROM study_instance i JOIN study_series s ON s.series_uid = i.series_uid JOIN study st ON st.study_uid = s.study_uid
         WHERE i.sop_uid = ?`),
       reportText: db.prepare('SELECT report_text FROM study_instance WHERE sop_uid = ?'),
@@ -381,6 +385,9 @@ export class StudyIndex {
           kind: 'dicom' | 'image';
           path: string;
           frames: number;
+          rows: number | null;
+          columns: number | null;
+          transfer_syntax_uid: string;
           undisplayable_code: string | null;
           undisplayable_reason: string | null;
         }
@@ -393,6 +400,9 @@ export class StudyIndex {
       kind: row.kind,
       path: row.path,
       frames: row.frames,
+      rows: row.rows,
+      columns: row.columns,
+      transferSyntaxUid: row.transfer_syntax_uid,
       undisplayableCode: row.undisplayable_code,
       undisplayableReason: row.undisplayable_reason,
     };

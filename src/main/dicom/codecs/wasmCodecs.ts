@@ -36,6 +36,9 @@ interface EmscriptenDecoder {
   decode(): void;
   getFrameInfo(): FrameInfo;
   getInterleaveMode?(): number;
+  /** OpenJPEG: decode at 1/2^level of the full size (the codestream's lower resolution levels only). */
+  decodeSubResolution?(level: number, layer: number): void;
+  calculateSizeAtDecompositionLevel?(level: number): { width: number; height: number };
   delete(): void;
 }
 
@@ -66,6 +69,7 @@ async function runEmscripten(
   className: string,
   data: Uint8Array,
   what: string,
+  level = 0,
 ): Promise<CodecOutput> {
   const codec = await loadEmscripten(specifier);
   const Decoder = codec[className];
@@ -73,15 +77,20 @@ async function runEmscripten(
   const decoder = new Decoder();
   try {
     decoder.getEncodedBuffer(data.length).set(data);
-    decoder.decode();
+    if (level > 0 && decoder.decodeSubResolution) decoder.decodeSubResolution(level, 0);
+    else decoder.decode();
     const info = decoder.getFrameInfo();
+    // After a reduced decode the frame info still names the full size; the decoded size is the level's.
+    const size = level > 0 && decoder.calculateSizeAtDecompositionLevel?.(level);
+    const width = size ? size.width : info.width;
+    const height = size ? size.height : info.height;
     let bytes = copyOut(decoder.getDecodedBuffer());
     if (info.componentCount > 1 && decoder.getInterleaveMode?.() === 0) {
-      bytes = interleavePlanes(bytes, info.width * info.height, info.componentCount, info.bitsPerSample > 8 ? 2 : 1);
+      bytes = interleavePlanes(bytes, width * height, info.componentCount, info.bitsPerSample > 8 ? 2 : 1);
     }
     return {
-      width: info.width,
-      height: info.height,
+      width,
+      height,
       components: info.componentCount,
       bitsPerSample: info.bitsPerSample,
       signed: info.isSigned ?? null,
@@ -121,8 +130,50 @@ function interleavePlanes(planar: Uint8Array, pixels: number, components: number
   return out;
 }
 
-export function decodeJpeg2000(data: Uint8Array, what: string): Promise<CodecOutput> {
-  return runEmscripten('@cornerstonejs/codec-openjpeg/decodewasmjs', 'J2KDecoder', data, what);
+/**
+ * JPEG 2000 through OpenJPEG. `level` > 0 decodes only the codestream's resolution levels up to 1/2^level of the full
+ * size (the wavelet's low-pass image: what a thumbnail or a model image needs, at a fraction of the work).
+ */
+export function decodeJpeg2000(data: Uint8Array, what: string, level = 0): Promise<CodecOutput> {
+  return runEmscripten('@cornerstonejs/codec-openjpeg/decodewasmjs', 'J2KDecoder', data, what, level);
+}
+
+/**
+ * The number of wavelet decomposition levels of a JPEG 2000 codestream (COD marker of the main header; raw codestream
+ * or JP2 file), or 0 when it cannot be read — so no reduced decode is attempted.
+ */
+export function jpeg2000DecompositionLevels(data: Uint8Array): number {
+  let p = 0;
+  if (data[4] === 0x6a && data[5] === 0x50) {
+    // JP2: the codestream is the contiguous codestream box ("jp2c").
+    const at = indexOfBox(data, 0x6a703263);
+    if (at < 0) return 0;
+    p = at;
+  }
+  if (data[p] !== 0xff || data[p + 1] !== 0x4f) return 0; // SOC
+  p += 2;
+  while (p + 4 <= data.length) {
+    if (data[p] !== 0xff) return 0;
+    const marker = data[p + 1]!;
+    const length = (data[p + 2]! << 8) | data[p + 3]!;
+    // COD: Lcod, Scod, SGcod (progression 1, layers 2, MCT 1), then SPcod's first byte: decomposition levels.
+    if (marker === 0x52) return p + 9 < data.length ? data[p + 9]! : 0;
+    if (marker === 0x90 || marker === 0x93) return 0; // SOT/SOD: main header over without a COD
+    p += 2 + length;
+  }
+  return 0;
+}
+
+function indexOfBox(data: Uint8Array, type: number): number {
+  let p = 0;
+  while (p + 8 <= data.length) {
+    const length = ((data[p]! << 24) | (data[p + 1]! << 16) | (data[p + 2]! << 8) | data[p + 3]!) >>> 0;
+    const boxType = ((data[p + 4]! << 24) | (data[p + 5]! << 16) | (data[p + 6]! << 8) | data[p + 7]!) >>> 0;
+    if (boxType === type) return p + 8;
+    if (length < 8) return -1; // 0 = to the end of the file, 1 = extended length: not a box before jp2c
+    p += length;
+  }
+  return -1;
 }
 
 export function decodeJpegLs(data: Uint8Array, what: string): Promise<CodecOutput> {

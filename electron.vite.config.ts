@@ -30,6 +30,8 @@ export default defineConfig({
           bridgeMain: resolve('src/main/bridgeMain.ts'),
           // The model engine's process entry (utilityProcess in the app, fork under Node).
           engineChild: resolve('src/main/engine/process/engineChild.ts'),
+          // The studies service's pixel worker threads (worker_threads; PixelPool finds it next to the main bundle).
+          pixelWorker: resolve('src/main/studies/pixels/pixelWorker.ts'),
         },
       },
     },

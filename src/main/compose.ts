@@ -24,6 +24,7 @@ import { caseRetrieverFrom, knowledgeFingerprintFrom, passageRetrieverFrom } fro
 import { StudyImageSource } from './reasoning/StudyImageSource';
 import { RunRegistry } from './runs/RunRegistry';
 import { SettingsService } from './settings/SettingsService';
+import { PixelPool } from './studies/pixels/PixelPool';
 import { StudiesService } from './studies/StudiesService';
 import { openStore, type Db } from './store/openStore';
 
@@ -109,7 +110,9 @@ export async function composeApp(config: AppConfig): Promise<App> {
     emit: (event) => bus.emit('reasoning.event', event),
     knowledge: knowledgeGate,
   });
-  const studies = new StudiesService({ db, runs, bus });
+  // Pixel work (frame decoding, thumbnails, model images, import headers) runs in worker threads: IPC never waits on it.
+  const pixels = new PixelPool();
+  const studies = new StudiesService({ db, runs, bus }, { pixels });
 
   const evals = new EvalService({
     store: new EvalStore(db),
@@ -211,6 +214,7 @@ export async function composeApp(config: AppConfig): Promise<App> {
       await evals.dispose();
       runs.cancelAll();
       await engine.dispose();
+      await pixels.close();
       db.close();
     },
   };

@@ -1,4 +1,5 @@
 import { createRequire } from 'node:module';
+import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { open, readFile } from 'node:fs/promises';
 import type { DicomModules } from './dicomModules';
 import { DicomError } from './dicomErrors';
@@ -194,6 +195,24 @@ export interface DicomHeader {
   wholeFile: boolean;
 }
 
+/** One step of header reading: parse `bytes` (the first `bytes.length` bytes of the file) or ask for more. */
+function headerFromHead(
+  path: string,
+  bytes: Uint8Array,
+  chunk: number,
+): { parsed: ParsedDicom; wholeFile: boolean } | null {
+  const wholeFile = bytes.byteLength < chunk;
+  let parsed: ParsedDicom;
+  try {
+    parsed = parseDicom(bytes, { headerOnly: true, what: path });
+  } catch (error) {
+    if (wholeFile || (error instanceof DicomError && error.code === 'NOT_DICOM')) throw error;
+    return null;
+  }
+  // Reaching the pixel data element proves the header was complete within the chunk.
+  return wholeFile || parsed.dataset[pixelDataTag] !== undefined ? { parsed, wholeFile } : null;
+}
+
 /**
  * Reads only as much of a file as its header needs (the first 64 KiB, then 1 MiB, then all of it for very long
  * headers such as enhanced multi-frame functional groups) and parses it up to the Pixel Data element. One open and,
@@ -203,30 +222,35 @@ export async function readDicomHeader(path: string, known?: { size: number; mtim
   const handle = await open(path, 'r');
   try {
     const { size, mtimeMs } = known ?? (await handle.stat());
-    for (const chunk of headChunks) {
+    for (const chunk of [...headChunks, Infinity]) {
       const buffer = new Uint8Array(Math.min(chunk, size));
       const { bytesRead } = await handle.read(buffer, 0, buffer.byteLength, 0);
-      const wholeFile = bytesRead < chunk;
-      let parsed: ParsedDicom;
-      try {
-        parsed = parseDicom(buffer.subarray(0, bytesRead), { headerOnly: true, what: path });
-      } catch (error) {
-        if (wholeFile || (error instanceof DicomError && error.code === 'NOT_DICOM')) throw error;
-        continue;
-      }
-      // Reaching the pixel data element proves the header was complete within the chunk.
-      if (wholeFile || parsed.dataset[pixelDataTag] !== undefined) return { parsed, size, mtimeMs, wholeFile };
+      const head = headerFromHead(path, buffer.subarray(0, bytesRead), chunk);
+      if (head) return { ...head, size, mtimeMs };
     }
-    const whole = new Uint8Array(size);
-    const { bytesRead } = await handle.read(whole, 0, size, 0);
-    return {
-      parsed: parseDicom(whole.subarray(0, bytesRead), { headerOnly: true, what: path }),
-      size,
-      mtimeMs,
-      wholeFile: true,
-    };
+    throw new DicomError('DICOM_TRUNCATED', `${path}: expected a complete DICOM header, found the file cut short`);
   } finally {
     await handle.close();
+  }
+}
+
+/**
+ * `readDicomHeader` with blocking reads: for worker threads, where a few synchronous 64 KiB reads cost less than the
+ * round trips of asynchronous ones (and block nothing that waits).
+ */
+export function readDicomHeaderSync(path: string, known?: { size: number; mtimeMs: number }): DicomHeader {
+  const fd = openSync(path, 'r');
+  try {
+    const { size, mtimeMs } = known ?? fstatSync(fd);
+    for (const chunk of [...headChunks, Infinity]) {
+      const buffer = new Uint8Array(Math.min(chunk, size));
+      const bytesRead = readSync(fd, buffer, 0, buffer.byteLength, 0);
+      const head = headerFromHead(path, buffer.subarray(0, bytesRead), chunk);
+      if (head) return { ...head, size, mtimeMs };
+    }
+    throw new DicomError('DICOM_TRUNCATED', `${path}: expected a complete DICOM header, found the file cut short`);
+  } finally {
+    closeSync(fd);
   }
 }
 

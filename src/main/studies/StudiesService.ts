@@ -1,6 +1,5 @@
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { readFile } from 'node:fs/promises';
 import type {
   FramePixels,
   FrameRequest,
@@ -19,20 +18,13 @@ import type { EventBus } from '../ipc/EventBus';
 import type { RunRegistry } from '../runs/RunRegistry';
 import type { Db } from '../store/openStore';
 import { DicomError } from '../dicom/dicomErrors';
-import { decodeFrameImage, frameBitmap, type FrameImage } from '../dicom/frameImage';
-import { decodeImageFile } from '../dicom/imageFiles';
-import {
-  applyModalityLut,
-  storedRange,
-  windowFromRange,
-  type ModalityFrame,
-  type Window,
-} from '../dicom/pixelTransforms';
-import { readDicomFile, type ParsedDicom } from '../dicom/readDicom';
-import { encodePng, fitSize, resize, type Bitmap } from '../dicom/renderPng';
+import type { FrameImage } from '../dicom/frameImage';
+import { windowFromRange, type Window } from '../dicom/pixelTransforms';
 import { transferSyntaxInfo } from '../dicom/transferSyntax';
 import { importStudies, type ImporterSettings } from './importStudies';
 import { LruCache } from './LruCache';
+import { InlinePixelExecutor, type PixelExecutor, type TaskPriority } from './pixels/PixelExecutor';
+import { frameImageFromPayload, payloadFromFrameImage, type PixelSource } from './pixels/pixelTasks';
 import { StudyIndex, type FileOutcome, type InstanceLocation } from './StudyIndex';
 
 export interface StudiesServiceOptions {
@@ -40,9 +32,12 @@ export interface StudiesServiceOptions {
   modelImageMaxSize?: number;
   /** Memory for decoded frames kept for the viewer. Defaults to 256 MiB. */
   frameCacheBytes?: number;
-  /** Fully read files kept so that the frames of a multi-frame object are parsed once. Defaults to 4. */
-  parsedFileCacheEntries?: number;
   importer?: ImporterSettings;
+  /**
+   * Where pixel work runs (frame decoding, thumbnails, model images, import headers): a PixelPool of worker threads in
+   * the app, so the main thread stays free for IPC. Defaults to inline on the calling thread (CLI, tests).
+   */
+  pixels?: PixelExecutor;
 }
 
 type ImageSource = { path: string } | { sopInstanceUid: string };
@@ -87,7 +82,7 @@ export class StudiesService {
   readonly #importer: ImporterSettings;
   readonly #frames: LruCache<string, FrameImage>;
   readonly #decoding = new Map<string, Promise<FrameImage>>();
-  readonly #parsed: LruCache<string, Promise<ParsedDicom>>;
+  readonly #pixels: PixelExecutor;
 
   constructor(deps: { db: Db; runs: RunRegistry; bus: EventBus }, options: StudiesServiceOptions = {}) {
     this.index = new StudyIndex(deps.db);
@@ -96,7 +91,7 @@ export class StudiesService {
     this.#modelImageMaxSize = options.modelImageMaxSize ?? 512;
     this.#importer = options.importer ?? {};
     this.#frames = new LruCache(options.frameCacheBytes ?? 256 * 1024 * 1024, frameCost);
-    this.#parsed = new LruCache(options.parsedFileCacheEntries ?? 4);
+    this.#pixels = options.pixels ?? new InlinePixelExecutor();
   }
 
   list(query: StudyQuery = {}): StudySummary[] {
@@ -150,15 +145,18 @@ export class StudiesService {
     options: { signal?: AbortSignal; runId?: string } = {},
   ): Promise<ImportSummary & { cancelled: boolean }> {
     const runId = options.runId ?? '';
+    const { signal } = options;
     return importStudies(
       this.index,
       paths,
       {
-        signal: options.signal,
+        signal,
         onProgress: (event) => this.#bus.emit('studies.importProgress', { runId, ...event }),
         onCommitted: (studyInstanceUids) => this.#bus.emit('studies.changed', { studyInstanceUids }),
       },
-      this.#importer,
+      // Enough headers in flight to keep every worker busy across its round trips.
+      { readAhead: Math.max(8, 4 * this.#pixels.concurrency), ...this.#importer },
+      (file, known) => this.#pixels.run('header', { path: file, known }, { priority: 'bulk', signal }),
     );
   }
 
@@ -180,7 +178,6 @@ export class StudiesService {
     const removed = this.index.removeStudy(studyInstanceUid);
     if (removed) {
       this.#frames.deleteWhere((key) => sops.has(key.split('#')[0]!));
-      this.#parsed.deleteWhere((key) => sops.has(key));
       this.#bus.emit('studies.changed', { studyInstanceUids: [studyInstanceUid] });
     }
     return { removed };
@@ -204,51 +201,10 @@ export class StudiesService {
     return location;
   }
 
-  #parsedFile(location: InstanceLocation): Promise<ParsedDicom> {
-    let parsed = this.#parsed.get(location.sopUid);
-    if (!parsed) {
-      parsed = readDicomFile(location.path);
-      this.#parsed.set(location.sopUid, parsed);
-      parsed.catch(() => this.#parsed.delete(location.sopUid));
-    }
-    return parsed;
+  #source(location: InstanceLocation): PixelSource {
+    return { kind: location.kind, path: location.path };
   }
 
-  async #imageFrame(location: InstanceLocation): Promise<FrameImage> {
-    const bitmap = await decodeImageFile(new Uint8Array(await readFile(location.path)), location.path);
-    if (bitmap.channels === 3) {
-      return {
-        kind: 'rgb',
-        rows: bitmap.height,
-        columns: bitmap.width,
-        scale: 1,
-        pixelSpacing: null,
-        rgb: bitmap.data,
-      };
-    }
-    const stored = bitmap.data;
-    let modality: ModalityFrame | null = null;
-    return {
-      kind: 'gray',
-      rows: bitmap.height,
-      columns: bitmap.width,
-      scale: 1,
-      pixelSpacing: null,
-      stored,
-      storedRange: storedRange(stored),
-      rescale: { slope: 1, intercept: 0 },
-      get modality(): ModalityFrame {
-        modality ??= applyModalityLut(stored, 1, 0);
-        return modality;
-      },
-      invert: false,
-      fileWindows: [],
-      voiFunction: 'LINEAR',
-      defaultWindow: { center: 128, width: 256 },
-    };
-  }
-
-  /** A decoded frame (cached by bytes), for the viewer, thumbnails and model images. */
   #checkFrame(location: InstanceLocation, frame: number): void {
     if (!Number.isInteger(frame) || frame < 0 || frame >= Math.max(1, location.frames)) {
       throw new DicomError(
@@ -258,7 +214,8 @@ export class StudiesService {
     }
   }
 
-  async frameImage(sopInstanceUid: string, frame: number): Promise<FrameImage> {
+  /** A decoded frame at full resolution (cached by bytes), for the viewer, thumbnails and model images. */
+  async frameImage(sopInstanceUid: string, frame: number, priority: TaskPriority = 'interactive'): Promise<FrameImage> {
     const location = this.#locate(sopInstanceUid);
     this.#checkFrame(location, frame);
     const key = `${sopInstanceUid}#${frame}`;
@@ -266,10 +223,10 @@ export class StudiesService {
     if (cached) return cached;
     const inFlight = this.#decoding.get(key);
     if (inFlight) return inFlight;
-    const decoding =
-      location.kind === 'image'
-        ? this.#imageFrame(location)
-        : this.#parsedFile(location).then((parsed) => decodeFrameImage(parsed, frame, location.path));
+    // The modality (Float32) values come back with the stored ones: the viewer's pixels, computed off this thread.
+    const decoding = this.#pixels
+      .run('decode', { source: this.#source(location), frame, withModality: true }, { priority })
+      .then(frameImageFromPayload);
     this.#decoding.set(key, decoding);
     try {
       const image = await decoding;
@@ -313,42 +270,55 @@ export class StudiesService {
   }
 
   /**
-   * The frame a thumbnail or model image of longest side `maxSize` is rendered from. A JPEG 2000 frame at least twice
-   * that size is decoded at a reduced resolution (the codestream's lower levels, a fraction of the work); everything
-   * else is the viewer's full frame (cached). The choice depends only on the file and the size, never on what is
-   * cached, so the same request always yields the same PNG bytes (the audit's sha256).
+   * Renders a thumbnail or model image of longest side `maxSize` in the pixel executor. A JPEG 2000 frame at least
+   * twice that size is decoded at a reduced resolution (the codestream's lower levels, a fraction of the work);
+   * everything else renders from the full frame — the viewer's cached one when it is there. The choice depends only on
+   * the file and the size, never on what is cached, so the same request always yields the same PNG bytes (the audit's
+   * sha256).
    */
-  async #renderSource(sopInstanceUid: string, frame: number, maxSize: number): Promise<FrameImage> {
+  async #renderInstance(
+    sopInstanceUid: string,
+    frame: number,
+    window: Window | null,
+    maxSize: number,
+    options: { priority: TaskPriority; signal?: AbortSignal },
+  ): Promise<ModelImage> {
     const location = this.#locate(sopInstanceUid);
+    this.#checkFrame(location, frame);
     const longest = Math.max(location.rows ?? 0, location.columns ?? 0);
-    const reducible =
+    const reduce =
       location.kind === 'dicom' &&
       transferSyntaxInfo(location.transferSyntaxUid)?.encoding === 'jpeg2000' &&
       Math.ceil(longest / 2) >= maxSize;
-    if (!reducible) return this.frameImage(sopInstanceUid, frame);
-    this.#checkFrame(location, frame);
-    const parsed = await this.#parsedFile(location);
-    return decodeFrameImage(parsed, frame, location.path, { maxSide: maxSize });
-  }
-
-  #render(image: FrameImage, window: Window | null, maxSize: number): ModelImage {
-    const { bitmap, window: used } = frameBitmap(image, window);
-    const size = fitSize(bitmap.width, bitmap.height, maxSize, image.pixelSpacing);
-    const encoded = encodePng(resize(bitmap, size.width, size.height));
-    return { ...encoded, window: used };
+    const cached = reduce ? undefined : this.#frames.get(`${sopInstanceUid}#${frame}`);
+    return this.#pixels.run(
+      'render',
+      {
+        source: this.#source(location),
+        frame,
+        window,
+        maxSize,
+        reduce,
+        ...(cached ? { image: payloadFromFrameImage(cached, false) } : {}),
+      },
+      options,
+    );
   }
 
   /**
    * The PNG the model sees: the frame windowed (the file's window when `window` is null) to 8 bits, MONOCHROME1
    * inverted, longest side capped (aspect kept), with the exact bytes' sha256 for the audit.
    */
-  async renderModelImage(request: ModelImageRequest): Promise<RenderedModelImage> {
+  async renderModelImage(request: ModelImageRequest, signal?: AbortSignal): Promise<RenderedModelImage> {
     const window = checkWindow(request.window);
     const location = this.index.location(request.sopInstanceUid);
     const maxSize = request.maxSize ?? this.#modelImageMaxSize;
-    const image = await this.#renderSource(request.sopInstanceUid, request.frame, maxSize);
+    const image = await this.#renderInstance(request.sopInstanceUid, request.frame, window, maxSize, {
+      priority: 'background',
+      signal,
+    });
     return {
-      ...this.#render(image, window, maxSize),
+      ...image,
       studyInstanceUid: location?.studyUid ?? null,
       sopInstanceUid: request.sopInstanceUid,
       frame: request.frame,
@@ -357,21 +327,29 @@ export class StudiesService {
 
   /**
    * A DICOM file's frame as the model's PNG without importing it (headless `ask --image x.dcm`); same rendering as
-   * `renderModelImage`.
+   * `renderModelImage` (a JPEG 2000 of ≥ 2× the size decoded at a reduced resolution).
    */
   async renderFileImage(
     path: string,
     request: { frame: number; window: Window | null; maxSize?: number },
+    signal?: AbortSignal,
   ): Promise<RenderedModelImage> {
     const window = checkWindow(request.window);
-    const parsed = await readDicomFile(path);
     const maxSize = request.maxSize ?? this.#modelImageMaxSize;
-    // The same reduced-resolution rule as renderModelImage (decodeFrame reduces only JPEG 2000 of ≥ 2× the size).
-    const image = await decodeFrameImage(parsed, request.frame, path, { maxSide: maxSize });
+    const options = { priority: 'background' as const, signal };
+    const [header, image] = await Promise.all([
+      this.#pixels.run('header', { path }, options),
+      this.#pixels.run(
+        'render',
+        { source: { kind: 'dicom', path }, frame: request.frame, window, maxSize, reduce: true },
+        options,
+      ),
+    ]);
+    const record = header.kind === 'instance' ? header.record : null;
     return {
-      ...this.#render(image, window, maxSize),
-      studyInstanceUid: parsed.modules.study.studyInstanceUid || null,
-      sopInstanceUid: parsed.modules.instance.sopInstanceUid || null,
+      ...image,
+      studyInstanceUid: record?.study.uid || null,
+      sopInstanceUid: record?.instance.sopUid || null,
       frame: request.frame,
     };
   }
@@ -384,12 +362,15 @@ export class StudiesService {
     const maxSize = options.maxSize ?? this.#modelImageMaxSize;
     if ('sopInstanceUid' in source)
       return this.renderModelImage({ sopInstanceUid: source.sopInstanceUid, frame: 0, window: null, maxSize });
-    const bytes = await readFile(source.path).catch(() => {
+    if (!existsSync(source.path)) {
       throw new AppError('FILE_MISSING', `studies: expected an image file at ${source.path}, found nothing there`);
-    });
-    const bitmap: Bitmap = await decodeImageFile(new Uint8Array(bytes), source.path);
-    const size = fitSize(bitmap.width, bitmap.height, maxSize);
-    return { ...encodePng(resize(bitmap, size.width, size.height)), window: null };
+    }
+    // An 8-bit image rendered with the identity window (128/256): its pixels as they are, resized and re-encoded.
+    return this.#pixels.run(
+      'render',
+      { source: { kind: 'image', path: source.path }, frame: 0, window: null, maxSize, reduce: false },
+      { priority: 'background' },
+    );
   }
 
   /** PNG thumbnail of the series' middle displayable image (middle frame of a multi-frame object). */
@@ -411,12 +392,8 @@ export class StudiesService {
     }
     const middle = displayable[Math.floor((displayable.length - 1) / 2)]!;
     const size = Math.max(16, Math.min(1024, maxSize));
-    const image = await this.#renderSource(
-      middle.sopInstanceUid,
-      Math.floor((Math.max(1, middle.frames) - 1) / 2),
-      size,
-    );
-    return this.#render(image, null, size).png;
+    const frame = Math.floor((Math.max(1, middle.frames) - 1) / 2);
+    return (await this.#renderInstance(middle.sopInstanceUid, frame, null, size, { priority: 'background' })).png;
   }
 
   /** A window spanning the data of a frame (for callers that want "auto" windowing). */

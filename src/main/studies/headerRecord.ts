@@ -11,7 +11,7 @@ import { DicomError } from '../dicom/dicomErrors';
 import type { DicomdirEntry } from '../dicom/dicomModules';
 import { mediaDirectorySopClassUid, readDicomdirEntries } from '../dicom/dicomTags';
 import { contentHash, imageFormatOf, imageSize, uidFromHash } from '../dicom/imageFiles';
-import { readDicomFile, readDicomHeader, type ParsedDicom } from '../dicom/readDicom';
+import { readDicomFile, readDicomHeader, readDicomHeaderSync, type ParsedDicom } from '../dicom/readDicom';
 import type { IndexedInstance } from './StudyIndex';
 
 export type HeaderRecord =
@@ -120,14 +120,20 @@ function recordFromImage(path: string, bytes: Uint8Array, size: number, mtimeMs:
 }
 
 /**
- * Reads one file's index entry. Throws AppError FILE_UNREADABLE for files that cannot be opened, and the DICOM
+ * Reads one file's index entry (`blockingReads` for worker threads; defaults to asynchronous reads). Throws AppError
+ * FILE_UNREADABLE for files that cannot be opened, and the DICOM
  * reader's named reason (NOT_DICOM, DICOM_TRUNCATED, DICOM_MISSING_UID…) for files that are neither DICOM nor a plain
  * image.
  */
-export async function readHeaderRecord(file: string, known?: KnownFileInfo): Promise<HeaderRecord> {
+export async function readHeaderRecord(
+  file: string,
+  known?: KnownFileInfo,
+  options: { blockingReads?: boolean } = {},
+): Promise<HeaderRecord> {
   let header;
   try {
-    header = await readDicomHeader(file, known);
+    // Worker threads read the head with blocking calls: cheaper than three asynchronous round trips per file.
+    header = options.blockingReads ? readDicomHeaderSync(file, known) : await readDicomHeader(file, known);
   } catch (error) {
     const errno = (error as NodeJS.ErrnoException).code;
     if (errno === 'ENOENT' || errno === 'EACCES' || errno === 'EISDIR' || errno === 'EPERM') {

@@ -1,0 +1,76 @@
+/** Messages between the pixel pool and its workers, and how results and errors cross the thread boundary. */
+import { AppError } from '../../errors/AppError';
+import { DicomError, type DicomErrorCode } from '../../dicom/dicomErrors';
+import type { TaskArgs, TaskName } from './pixelTasks';
+
+export type ToWorker =
+  | { [T in TaskName]: { type: 'task'; id: number; task: T; args: TaskArgs[T] } }[TaskName]
+  | { type: 'cancel'; id: number };
+
+export interface SerializedError {
+  code: string;
+  message: string;
+  name: string;
+}
+
+export type FromWorker =
+  | { type: 'ready' }
+  | { type: 'result'; id: number; ok: true; result: unknown }
+  | { type: 'result'; id: number; ok: false; error: SerializedError };
+
+const dicomCodes: ReadonlySet<string> = new Set<DicomErrorCode>([
+  'NOT_DICOM',
+  'DICOM_TRUNCATED',
+  'DICOM_MALFORMED',
+  'DICOM_MISSING_UID',
+  'NO_PIXEL_DATA',
+  'UNSUPPORTED_TRANSFER_SYNTAX',
+  'UNSUPPORTED_PIXEL_FORMAT',
+  'PIXEL_DATA_TRUNCATED',
+  'DECODE_FAILED',
+  'FRAME_OUT_OF_RANGE',
+  'IMAGE_DECODE_FAILED',
+]);
+
+export function serializeError(error: unknown): SerializedError {
+  if (error instanceof AppError) return { code: error.code, message: error.message, name: error.name };
+  if (error instanceof Error) {
+    const code = (error as Error & { code?: unknown }).code;
+    return { code: typeof code === 'string' ? code : 'INTERNAL', message: error.message, name: error.name };
+  }
+  return { code: 'INTERNAL', message: String(error), name: 'Error' };
+}
+
+/** The error again on this side: a DicomError for the DICOM codes (callers test for it), else an AppError. */
+export function deserializeError(error: SerializedError): AppError {
+  return dicomCodes.has(error.code)
+    ? new DicomError(error.code as DicomErrorCode, error.message)
+    : new AppError(error.code, error.message);
+}
+
+type Views = Record<string, unknown>;
+
+/**
+ * The result with every typed array owning its whole buffer (a view into a larger one — a file's bytes kept in the
+ * worker's parse cache, Node's shared Buffer pool — is copied out), and those buffers to transfer.
+ */
+export function ownedBuffers(result: unknown): { value: unknown; transfer: ArrayBuffer[] } {
+  if (!result || typeof result !== 'object') return { value: result, transfer: [] };
+  const transfer = new Set<ArrayBuffer>();
+  const own = <V extends ArrayBufferView>(view: V): V => {
+    const whole =
+      view.buffer instanceof ArrayBuffer && view.byteOffset === 0 && view.byteLength === view.buffer.byteLength;
+    const owned = whole ? view : ((view as unknown as { slice(): V }).slice() as V);
+    if (owned.byteLength > 0 && !transfer.has(owned.buffer as ArrayBuffer)) transfer.add(owned.buffer as ArrayBuffer);
+    return owned;
+  };
+  const value: Views = { ...(result as Views) };
+  for (const key of ['stored', 'rgb', 'png'] as const) {
+    const view = value[key];
+    if (ArrayBuffer.isView(view)) value[key] = own(view);
+  }
+  const modality = value['modality'] as { values?: unknown } | null | undefined;
+  if (modality && ArrayBuffer.isView(modality.values))
+    value['modality'] = { ...modality, values: own(modality.values) };
+  return { value, transfer: [...transfer] };
+}

@@ -126,10 +126,17 @@ export const Tag = {
 } as const;
 
 /**
- * Every tag above as a number (`group << 16 | element`): the top-level elements header-only reading hands to dcmjs
- * (the rest of a header is never read).
+ * Every tag above as a number (`group << 16 | element`): the elements header-only reading hands to dcmjs (the rest of
+ * a header is never read).
  */
 export const mappedTagNumbers: ReadonlySet<number> = new Set(Object.values(Tag).map((tag) => parseInt(tag, 16)));
+
+/** The sequences above (keyword "…Sequence", VR SQ): header-only reading keeps only mapped elements in their items. */
+export const mappedSequenceTagNumbers: ReadonlySet<number> = new Set(
+  Object.entries(Tag)
+    .filter(([keyword]) => keyword.endsWith('Sequence'))
+    .map(([, tag]) => parseInt(tag, 16)),
+);
 
 /** The tag after which header-only reading stops (nothing the index needs comes after it). */
 export const pixelDataTag = Tag.PixelData;

@@ -1,8 +1,8 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { mappedTagNumbers, Tag } from './dicomTags';
-import { fileMetaLayout, keepTopLevelElements } from './headerElementFilter';
+import { mappedSequenceTagNumbers, mappedTagNumbers, readDicomdirEntries, Tag } from './dicomTags';
+import { fileMetaLayout, keepMappedElements } from './headerElementFilter';
 import { parseDicom } from './readDicom';
 
 const root = resolve(import.meta.dirname, '../../..');
@@ -32,11 +32,12 @@ describe('top-level element filter for header-only reading', () => {
       const layout = fileMetaLayout(bytes);
       expect(layout, file).not.toBeNull();
       const syntax = layout!.transferSyntaxUid;
-      const cut = keepTopLevelElements(
+      const cut = keepMappedElements(
         bytes,
         layout!.datasetStart,
         { littleEndian: syntax !== '1.2.840.10008.1.2.2', explicit: syntax !== '1.2.840.10008.1.2' },
         mappedTagNumbers,
+        { sequences: mappedSequenceTagNumbers },
       );
       if (cut) {
         filtered++;
@@ -53,12 +54,7 @@ describe('top-level element filter for header-only reading', () => {
     const bytes = new Uint8Array(readFileSync(join(root, 'resources/sample-studies/pydicom/CT_small.dcm')));
     const layout = fileMetaLayout(bytes)!;
     const head = bytes.subarray(0, layout.datasetStart + 700);
-    const cut = keepTopLevelElements(
-      head,
-      layout.datasetStart,
-      { littleEndian: true, explicit: true },
-      mappedTagNumbers,
-    );
+    const cut = keepMappedElements(head, layout.datasetStart, { littleEndian: true, explicit: true }, mappedTagNumbers);
     const kept = cut ?? head;
     expect(kept.subarray(kept.byteLength - 20)).toEqual(head.subarray(head.byteLength - 20));
   });
@@ -67,7 +63,7 @@ describe('top-level element filter for header-only reading', () => {
     const bytes = new Uint8Array(readFileSync(join(root, 'resources/sample-studies/pydicom/CT_small.dcm')));
     const layout = fileMetaLayout(bytes)!;
     const pixelData = parseInt(Tag.PixelData, 16);
-    const cut = keepTopLevelElements(
+    const cut = keepMappedElements(
       bytes,
       layout.datasetStart,
       { littleEndian: true, explicit: true },
@@ -86,7 +82,7 @@ describe('top-level element filter for header-only reading', () => {
   it('drops every top-level element outside the mapping (private groups, acquisition parameters)', () => {
     const bytes = new Uint8Array(readFileSync(join(root, 'resources/sample-studies/pydicom/CT_small.dcm')));
     const layout = fileMetaLayout(bytes)!;
-    const cut = keepTopLevelElements(
+    const cut = keepMappedElements(
       bytes,
       layout.datasetStart,
       { littleEndian: true, explicit: true },
@@ -97,5 +93,43 @@ describe('top-level element filter for header-only reading', () => {
     expect(Object.keys(kept).every((tag) => mappedTagNumbers.has(parseInt(tag, 16)))).toBe(true);
     expect(Object.keys(all).some((tag) => parseInt(tag.slice(0, 4), 16) % 2 === 1)).toBe(true); // private groups exist
     expect(Object.keys(kept).length).toBeLessThan(Object.keys(all).length / 2);
+  });
+});
+
+describe.skipIf(!existsSync(shared))('nested filtering inside the sequences the mapping reads', () => {
+  const cutOf = (bytes: Uint8Array): Uint8Array => {
+    const layout = fileMetaLayout(bytes)!;
+    const explicit = layout.transferSyntaxUid !== '1.2.840.10008.1.2';
+    return keepMappedElements(bytes, layout.datasetStart, { littleEndian: true, explicit }, mappedTagNumbers, {
+      sequences: mappedSequenceTagNumbers,
+    })!;
+  };
+  const count = (ds: Record<string, { Value?: unknown } | undefined>): number =>
+    Object.values(ds).reduce((n, element) => {
+      const items = Array.isArray(element?.Value) ? element.Value : [];
+      const nested = items.filter(
+        (v): v is Record<string, { Value?: unknown }> =>
+          typeof v === 'object' && v !== null && !ArrayBuffer.isView(v) && !(v instanceof ArrayBuffer),
+      );
+      return n + 1 + nested.reduce((m, item) => m + count(item), 0);
+    }, 0);
+
+  it('keeps every DICOMDIR reference while dropping the record elements nobody reads', () => {
+    const bytes = new Uint8Array(readFileSync(join(shared, 'pydicom_dicomdirtests/DICOMDIR')));
+    const cut = parseDicom(cutOf(bytes), { headerOnly: false }).dataset;
+    const full = parseDicom(bytes, { headerOnly: false }).dataset;
+    expect(readDicomdirEntries(cut)).toEqual(readDicomdirEntries(full));
+    expect(readDicomdirEntries(cut)).toHaveLength(31);
+    expect(count(cut)).toBeLessThan(count(full) * 0.6);
+  });
+
+  it('keeps per-frame functional groups and SR content items, with fewer elements in them', () => {
+    for (const file of ['pydicom_data/eCT_Supplemental.dcm', 'pydicom_test_files/test-SR.dcm']) {
+      const bytes = new Uint8Array(readFileSync(join(shared, file)));
+      const cut = parseDicom(cutOf(bytes), { headerOnly: true, what: file });
+      const full = parseDicom(bytes, { headerOnly: false, what: file });
+      expect(comparable(cut.modules), file).toBe(comparable(full.modules));
+      expect(count(cut.dataset), file).toBeLessThan(count(full.dataset) * 0.8);
+    }
   });
 });

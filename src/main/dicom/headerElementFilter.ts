@@ -2,9 +2,10 @@
  * Header-only reading spends most of its time in dcmjs's per-element work (a Tag object, a dictionary lookup, a
  * value-accessor Proxy and, for every sequence item, a new stream with its own TextDecoder), and most of a header is
  * elements the index never reads: vendor private groups (a GE CT slice carries ~120 of its ~210), acquisition
- * parameters, referenced-image sequences. This pass walks only element boundaries (tag, VR, length; sequences of
- * undefined length by their delimiters), parses no values, and hands dcmjs the header with just the top-level elements
- * the tag mapping reads (dicomTags.ts `Tag`). On anything unexpected it keeps the rest verbatim, so dcmjs sees and
+ * parameters, referenced-image sequences, and inside the sequences it does read (per-frame functional groups, SR
+ * content, DICOMDIR records) most item elements. This pass walks only element boundaries (tag, VR, length; sequences
+ * of undefined length by their delimiters), parses no values, and hands dcmjs the header with just the elements the
+ * tag mapping reads (dicomTags.ts `Tag`). On anything unexpected it keeps the rest verbatim, so dcmjs sees and
  * reports exactly what it would have seen.
  */
 
@@ -70,27 +71,171 @@ function skipUntil(w: Walker, offset: number, delimiter: number, depth: number):
   return -1;
 }
 
+/** The filtered header being built: views of the source bytes and synthetic sequence/item headers. */
+class Output {
+  readonly parts: Uint8Array[] = [];
+  length = 0;
+  dropped = 0;
+
+  constructor(
+    readonly bytes: Uint8Array,
+    readonly w: Walker,
+  ) {}
+
+  copy(from: number, to: number): void {
+    if (to <= from) return;
+    const last = this.parts[this.parts.length - 1];
+    // Adjacent source ranges grow one view instead of adding another.
+    if (
+      last &&
+      last.buffer === this.bytes.buffer &&
+      last.byteOffset + last.byteLength === this.bytes.byteOffset + from
+    ) {
+      this.parts[this.parts.length - 1] = this.bytes.subarray(last.byteOffset - this.bytes.byteOffset, to);
+    } else {
+      this.parts.push(this.bytes.subarray(from, to));
+    }
+    this.length += to - from;
+  }
+
+  /**
+   * A sequence or item header whose length is filled in by the returned function once its content is written:
+   * defined lengths, because dcmjs finds the end of an undefined-length item by scanning it two bytes at a time.
+   */
+  header(group: number, element: number, kind: 'sequence' | 'item'): () => void {
+    const sequence = kind === 'sequence' && this.w.explicit;
+    const bytes = new Uint8Array(sequence ? 12 : 8);
+    const view = new DataView(bytes.buffer);
+    const le = this.w.littleEndian;
+    view.setUint16(0, group, le);
+    view.setUint16(2, element, le);
+    if (sequence) {
+      bytes[4] = 0x53; // "SQ", then two reserved bytes
+      bytes[5] = 0x51;
+    }
+    this.parts.push(bytes);
+    this.length += bytes.length;
+    const contentStart = this.length;
+    return () => view.setUint32(bytes.length - 4, this.length - contentStart, le);
+  }
+
+  /** Undoes everything written since `mark` (a nested walk that found something unexpected). */
+  rewind(mark: { parts: number; length: number; dropped: number }): void {
+    this.parts.length = mark.parts;
+    this.length = mark.length;
+    this.dropped = mark.dropped;
+  }
+
+  mark(): { parts: number; length: number; dropped: number } {
+    return { parts: this.parts.length, length: this.length, dropped: this.dropped };
+  }
+
+  concat(): Uint8Array {
+    const out = new Uint8Array(this.length);
+    let offset = 0;
+    for (const part of this.parts) {
+      out.set(part, offset);
+      offset += part.byteLength;
+    }
+    return out;
+  }
+}
+
+interface Filter {
+  keep: ReadonlySet<number>;
+  sequences: ReadonlySet<number>;
+}
+
 /**
- * The file bytes with only the top-level dataset elements whose tag is in `keep` (tags as `group << 16 | element`,
- * unsigned), followed verbatim by everything from the first element of group 7FE0 (pixel data) or the first element
- * the walk cannot delimit (a head chunk cut inside it). `datasetStart` is the offset after the file meta group.
- * `stopAt` names the tag where the reader stops (dcmjs `untilTag`): when the walk reaches it, only its element header
- * is kept and nothing after it. Returns null when nothing would be dropped.
+ * Writes the elements from `start` up to `limit` (or, when `limit` is null, up to the item delimiter, consumed) that
+ * the filter keeps; returns the offset after them, or -1 when something is malformed (the caller rewinds).
  */
-export function keepTopLevelElements(
+function filterElements(o: Output, f: Filter, start: number, limit: number | null, depth: number): number {
+  const { w } = o;
+  let p = start;
+  while (limit === null || p < limit) {
+    if (p + 8 > w.view.byteLength) return -1;
+    const tag = readTag(w, p);
+    if (limit === null && tag === 0xfffee00d) return p + 8; // item delimitation
+    const end = skipElement(w, p, depth);
+    if (end < 0) return -1;
+    if (!f.keep.has(tag)) o.dropped++;
+    else if (!f.sequences.has(tag) || filterSequence(o, f, p, depth) < 0) o.copy(p, end);
+    p = end;
+  }
+  return p === limit ? p : -1;
+}
+
+/**
+ * Writes a kept sequence with its items filtered (lengths recomputed); returns the offset after the source element,
+ * or -1 (nothing written) when it is not a plain SQ or is malformed.
+ */
+function filterSequence(o: Output, f: Filter, p: number, depth: number): number {
+  const { w } = o;
+  if (depth >= maxDepth) return -1;
+  let valueStart: number;
+  let length: number;
+  if (w.explicit) {
+    // Only SQ: a UN sequence holds implicit-VR items, which dcmjs reparses itself.
+    if (w.view.getUint8(p + 4) !== 0x53 || w.view.getUint8(p + 5) !== 0x51) return -1;
+    length = w.view.getUint32(p + 8, w.littleEndian);
+    valueStart = p + 12;
+  } else {
+    length = w.view.getUint32(p + 4, w.littleEndian);
+    valueStart = p + 8;
+  }
+  const mark = o.mark();
+  const fail = (): number => (o.rewind(mark), -1);
+  const endSequence = o.header(
+    w.view.getUint16(p, w.littleEndian),
+    w.view.getUint16(p + 2, w.littleEndian),
+    'sequence',
+  );
+  const limit = length === undefinedLength ? null : valueStart + length;
+  let q = valueStart;
+  for (;;) {
+    if (limit !== null && q === limit) break;
+    if (q + 8 > w.view.byteLength || (limit !== null && q > limit)) return fail();
+    const tag = readTag(w, q);
+    if (limit === null && tag === 0xfffee0dd) {
+      q += 8;
+      break;
+    }
+    if (tag !== 0xfffee000) return fail();
+    const itemLength = w.view.getUint32(q + 4, w.littleEndian);
+    const itemStart = q + 8;
+    const endItem = o.header(0xfffe, 0xe000, 'item');
+    q = filterElements(o, f, itemStart, itemLength === undefinedLength ? null : itemStart + itemLength, depth + 1);
+    if (q < 0) return fail();
+    endItem();
+  }
+  endSequence();
+  return q;
+}
+
+/**
+ * The file bytes with only the dataset elements whose tag is in `keep` (tags as `group << 16 | element`, unsigned) —
+ * at the top level and, inside the sequences named in `sequences` (also kept), in every item — followed verbatim by
+ * everything from the first element of group 7FE0 (pixel data) or the first element the walk cannot delimit (a head
+ * chunk cut inside it). Filtered sequences and items get their new lengths. `datasetStart` is the offset
+ * after the file meta group. `stopAt` names the tag where the reader stops (dcmjs `untilTag`): when the walk reaches
+ * it, only its element header is kept and nothing after it. Returns null when nothing would be dropped.
+ */
+export function keepMappedElements(
   bytes: Uint8Array,
   datasetStart: number,
   syntax: { littleEndian: boolean; explicit: boolean },
   keep: ReadonlySet<number>,
-  options: { stopAt?: number } = {},
+  options: { sequences?: ReadonlySet<number>; stopAt?: number } = {},
 ): Uint8Array | null {
   const w: Walker = {
     view: new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength),
     littleEndian: syntax.littleEndian,
     explicit: syntax.explicit,
   };
-  const kept: [number, number][] = [[0, datasetStart]];
-  let dropped = 0;
+  const filter: Filter = { keep, sequences: options.sequences ?? new Set() };
+  const o = new Output(bytes, w);
+  o.copy(0, datasetStart);
   let p = datasetStart;
   while (p + 8 <= bytes.byteLength) {
     const group = w.view.getUint16(p, w.littleEndian);
@@ -98,39 +243,25 @@ export function keepTopLevelElements(
       // Pixel data and anything after it: kept verbatim below, except that when dcmjs stops at Pixel Data
       // (untilTag) only the element's header is needed, not the rest of the chunk.
       if (options.stopAt !== undefined && readTag(w, p) === options.stopAt) {
-        kept.push([p, Math.min(bytes.byteLength, p + 12)]);
-        return concatRanges(bytes, kept);
+        o.copy(p, Math.min(bytes.byteLength, p + 12));
+        return o.concat();
       }
       break;
     }
     const end = skipElement(w, p, 0);
     if (end < 0) break; // cut by the head chunk: kept verbatim, so dcmjs reports it as before
-    if (!keep.has(readTag(w, p))) {
-      dropped++;
-    } else if (kept[kept.length - 1]![1] === p) {
-      kept[kept.length - 1]![1] = end;
-    } else {
-      kept.push([p, end]);
-    }
+    const tag = readTag(w, p);
+    if (!keep.has(tag)) o.dropped++;
+    else if (!filter.sequences.has(tag) || filterSequence(o, filter, p, 0) < 0) o.copy(p, end);
     p = end;
   }
-  if (dropped === 0) return null;
-  kept.push([p, bytes.byteLength]);
-  return concatRanges(bytes, kept);
+  if (o.dropped === 0) return null;
+  o.copy(p, bytes.byteLength);
+  return o.concat();
 }
 
 function readTag(w: Walker, offset: number): number {
   return ((w.view.getUint16(offset, w.littleEndian) << 16) | w.view.getUint16(offset + 2, w.littleEndian)) >>> 0;
-}
-
-function concatRanges(bytes: Uint8Array, ranges: [number, number][]): Uint8Array {
-  const out = new Uint8Array(ranges.reduce((n, [a, b]) => n + (b - a), 0));
-  let offset = 0;
-  for (const [a, b] of ranges) {
-    out.set(bytes.subarray(a, b), offset);
-    offset += b - a;
-  }
-  return out;
 }
 
 /** Where the dataset starts and which transfer syntax it uses, from a Part 10 file meta group (explicit VR LE). */

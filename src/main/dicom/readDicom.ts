@@ -3,8 +3,15 @@ import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { open, readFile } from 'node:fs/promises';
 import type { DicomModules } from './dicomModules';
 import { DicomError } from './dicomErrors';
-import { mappedTagNumbers, pixelDataTag, readModules, transferSyntaxUidOf, type RawDataset } from './dicomTags';
-import { fileMetaLayout, keepTopLevelElements } from './headerElementFilter';
+import {
+  mappedSequenceTagNumbers,
+  mappedTagNumbers,
+  pixelDataTag,
+  readModules,
+  transferSyntaxUidOf,
+  type RawDataset,
+} from './dicomTags';
+import { fileMetaLayout, keepMappedElements } from './headerElementFilter';
 import { implicitVrLittleEndian, transferSyntaxInfo, type TransferSyntaxInfo } from './transferSyntax';
 
 interface DcmjsDict {
@@ -112,18 +119,18 @@ function toArrayBuffer(bytes: Uint8Array): ArrayBuffer {
     : (bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer);
 }
 
-/** The header with only the top-level elements the tag mapping reads, when that is safe to cut. */
+/** The header with only the elements the tag mapping reads, when that is safe to cut. */
 function withMappedElementsOnly(bytes: Uint8Array): Uint8Array {
   const layout = fileMetaLayout(bytes);
   const syntax = layout ? transferSyntaxInfo(layout.transferSyntaxUid) : null;
   if (!layout || !syntax || syntax.uid === '1.2.840.10008.1.2.1.99') return bytes;
   return (
-    keepTopLevelElements(
+    keepMappedElements(
       bytes,
       layout.datasetStart,
       { littleEndian: syntax.littleEndian, explicit: syntax.uid !== implicitVrLittleEndian },
       mappedTagNumbers,
-      { stopAt: pixelDataTagNumber },
+      { sequences: mappedSequenceTagNumbers, stopAt: pixelDataTagNumber },
     ) ?? bytes
   );
 }

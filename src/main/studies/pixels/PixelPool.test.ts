@@ -289,6 +289,32 @@ describe('studies service through the pool', () => {
           expect(m.sha256).toBe(n.sha256);
         }
       }
+      // A plain PNG as an image study and as a model image, through the pool and inline.
+      const ct = plain.studies.list({ modality: 'CT' })[0]!;
+      const ctSeries = plain.studies.series({ studyInstanceUid: ct.studyInstanceUid })[0]!;
+      const ctInstance = plain.studies.instances({ seriesInstanceUid: ctSeries.seriesInstanceUid })[0]!;
+      const png = await plain.studies.renderModelImage({
+        sopInstanceUid: ctInstance.sopInstanceUid,
+        frame: 0,
+        window: null,
+      });
+      const pngPath = join(dir, 'case.png');
+      writeFileSync(pngPath, png.png);
+      const [fromPool, fromInline] = await Promise.all([
+        pooled.studies.imageStudyPng({ path: pngPath }),
+        plain.studies.imageStudyPng({ path: pngPath }),
+      ]);
+      expect(fromPool.sha256).toBe(fromInline.sha256);
+      expect(fromPool.sha256).toBe(png.sha256); // an 8-bit gray PNG round-trips to the same bytes
+      await pooled.studies.importNow([pngPath]);
+      const image = pooled.studies.list().find((s) => s.kind === 'image')!;
+      const imageSeries = pooled.studies.series({ studyInstanceUid: image.studyInstanceUid })[0]!;
+      const imageInstance = pooled.studies.instances({ seriesInstanceUid: imageSeries.seriesInstanceUid })[0]!;
+      const frame = await pooled.studies.frame({ sopInstanceUid: imageInstance.sopInstanceUid, frame: 0 });
+      expect(frame).toMatchObject({ rows: png.height, columns: png.width, samplesPerPixel: 1 });
+      await expect(pooled.studies.imageStudyPng({ path: join(dir, 'missing.png') })).rejects.toMatchObject({
+        code: 'FILE_MISSING',
+      });
     } finally {
       pooled.db.close();
       plain.db.close();

@@ -1,3 +1,5 @@
+import { normalizeSpace } from '../text/tokens';
+
 /** The formats ingestion understands; the name is recorded on the source. */
 export type SourceFormat = 'text' | 'markdown' | 'jsonl' | 'medquad-xml' | 'cnxml' | 'pdf';
 
@@ -38,7 +40,7 @@ export class ExtractedText {
   readonly paragraphs: ParsedParagraph[] = [];
 
   add(text: string, headingPath: string[], page: number | null = null): void {
-    const clean = text.replace(/\s+/g, ' ').trim();
+    const clean = normalizeSpace(text);
     if (!clean) return;
     if (this.#length > 0) this.#length += 2;
     this.paragraphs.push({ text: clean, start: this.#length, end: this.#length + clean.length, headingPath, page });

@@ -1,3 +1,4 @@
+import { normalizeSpace } from '../text/tokens';
 import type { ParsedParagraph, ParsedSource } from './ParsedSource';
 
 /**
@@ -22,7 +23,7 @@ export function parsePlainText(text: string, fallbackTitle: string): ParsedSourc
       }
     }
     const oneLine = !block.text.includes('\n');
-    const clean = block.text.replace(/\s+/g, ' ').trim();
+    const clean = normalizeSpace(block.text);
     const stripped = clean.replace(/^#+\s*/, '');
     if (oneLine && looksLikeHeading(clean)) {
       heading = stripped;

@@ -1,6 +1,7 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import type { KnowledgeSource, Passage, PassageProvenance } from '../../../shared/contract';
 import type { Db } from '../../store/openStore';
+import { normalizeSpace } from '../text/tokens';
 
 export interface NewSource {
   title: string;
@@ -61,9 +62,9 @@ export function headingOf(title: string, section: readonly string[]): string {
   return parts.join(' › ');
 }
 
-/** Hash that makes a passage a duplicate: its text with case and whitespace folded. */
+/** Hash that makes a passage a duplicate: SHA-1 of its text with case and whitespace folded. */
 export function passageHash(text: string): Buffer {
-  return createHash('sha1').update(text.toLowerCase().replace(/\s+/g, ' ').trim()).digest();
+  return hash('sha1', normalizeSpace(text.toLowerCase()), 'buffer');
 }
 
 /** Synchronous access to sources and passages; every statement is prepared once. */
@@ -71,6 +72,7 @@ export class PassageRepository {
   readonly #insertSource;
   readonly #setPassageCount;
   readonly #insertPassage;
+  readonly #indexPassage;
   readonly #sourceBySha;
   readonly #sources;
   readonly #source;
@@ -93,6 +95,9 @@ export class PassageRepository {
          (source_id, ordinal, document_id, title, url, section, heading, page, char_start, char_end, text, text_hash)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     );
+    // Indexed here, in the caller's transaction, not by an AFTER INSERT trigger: an FTS5 insert fired by a trigger
+    // costs twice the CPU of the same insert as its own statement (bench: ~150 vs ~75 µs per 732-char passage).
+    this.#indexPassage = db.prepare('INSERT INTO kb_fts (rowid, heading, text) VALUES (?, ?, ?)');
     this.#sourceBySha = db.prepare<[string], { id: number }>('SELECT id FROM kb_sources WHERE sha256 = ?');
     this.#sources = db.prepare<[], SourceRow>('SELECT * FROM kb_sources ORDER BY id');
     this.#source = db.prepare<[number], SourceRow>('SELECT * FROM kb_sources WHERE id = ?');
@@ -123,8 +128,12 @@ export class PassageRepository {
     return Number(this.#insertSource.run({ ...source, ingestedAt: new Date().toISOString() }).lastInsertRowid);
   }
 
-  /** Inserts a passage; returns its id, or null when the same text is already stored (a duplicate). */
+  /**
+   * Inserts a passage and indexes it for lexical search; returns its id, or null when the same text is already
+   * stored (a duplicate). Runs inside the caller's transaction.
+   */
   insertPassage(sourceId: number, passage: NewPassage): number | null {
+    const heading = headingOf(passage.title, passage.section);
     const result = this.#insertPassage.run(
       sourceId,
       passage.ordinal,
@@ -132,14 +141,16 @@ export class PassageRepository {
       passage.title,
       passage.url,
       JSON.stringify(passage.section),
-      headingOf(passage.title, passage.section),
+      heading,
       passage.page,
       passage.charStart,
       passage.charEnd,
       passage.text,
       passageHash(passage.text),
     );
-    return result.changes === 1 ? Number(result.lastInsertRowid) : null;
+    if (result.changes !== 1) return null;
+    this.#indexPassage.run(result.lastInsertRowid, heading, passage.text);
+    return Number(result.lastInsertRowid);
   }
 
   setPassageCount(sourceId: number, count: number): void {

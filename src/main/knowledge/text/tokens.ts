@@ -6,9 +6,16 @@ export function estimateTokens(text: string): number {
   return Math.ceil(text.length / 4);
 }
 
-/** Collapses runs of whitespace (including newlines) into single spaces and trims. */
+/**
+ * The whitespace a fold must rewrite: runs of two or more, and any single whitespace other than a space. Replacing only
+ * these gives the same string as replacing every `\s+` run, without one replacement per word gap (on prose that
+ * per-match cost was ~3× the cost of hashing the text).
+ */
+const irregularWhitespace = /\s{2,}|[^\S ]/g;
+
+/** Collapses runs of whitespace (including newlines) into single spaces and trims: `.replace(/\s+/g, ' ').trim()`. */
 export function normalizeSpace(text: string): string {
-  return text.replace(/\s+/g, ' ').trim();
+  return text.replace(irregularWhitespace, ' ').trim();
 }
 
 export interface TextSpan {

@@ -513,7 +513,8 @@ export function describeModel(model: EmbeddingModelInfo): string {
   return `${model.name} (${model.dims}-d, ${model.sha256.slice(0, 12)})`;
 }
 
-function toPassages(parsed: ParsedSource, chunking: ChunkOptions): NewPassage[] {
+/** A parsed source's passages, chunk by chunk, as ingestion stores them. */
+export function toPassages(parsed: ParsedSource, chunking: ChunkOptions = {}): NewPassage[] {
   const passages: NewPassage[] = [];
   for (const document of parsed.documents) {
     for (const chunk of chunkDocument(document.paragraphs, chunking)) {

@@ -11,7 +11,7 @@ const rawIpc = {
 };
 
 export default tseslint.config(
-  { ignores: ['out/**', 'dist/**', 'node_modules/**', '.cache/**', '.scratch/**', 'tests/e2e/artifacts/**'] },
+  { ignores: ['out/**', 'dist/**', 'node_modules/**', '.cache/**', '.scratch/**', '.bench/**', 'tests/e2e/artifacts/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

@@ -2,6 +2,8 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { eventChannels, invokeChannels } from '../../src/preload/channels';
+import { createApi, type ApiTransport } from '../../src/preload/createApi';
 import { launchChromium } from './support/chromium';
 import { artifactsDir, startApp, type RunningApp } from './support/startApp';
 
@@ -50,8 +52,14 @@ describe('renderer in Debian Chromium over the loopback bridge', () => {
     const shape = await page.evaluate(() =>
       Object.fromEntries(Object.entries(window.api).map(([ns, fns]) => [ns, Object.keys(fns).sort()])),
     );
-    expect(shape['studies']).toContain('list');
-    expect(shape['reasoning']).toEqual(['ask', 'onEvent']);
+    // The Electron preload builds window.api from these same lists; the bridge client must expose exactly that shape.
+    const noop: ApiTransport = { invoke: () => Promise.reject(new Error('unused')), subscribe: () => () => undefined };
+    const preloadApi = createApi(noop, invokeChannels, eventChannels) as unknown as Record<string, object>;
+    const preloadShape = Object.fromEntries(
+      Object.entries(preloadApi).map(([ns, fns]) => [ns, Object.keys(fns).sort()]),
+    );
+    expect(shape).toEqual(preloadShape);
+    expect(shape['reasoning']).toEqual(['ask', 'onEvent', 'readiness']);
     expect(shape['runs']).toEqual(['cancel', 'onFinished']);
     expect(await page.evaluate(() => window.platform.transport)).toBe('loopback-bridge');
   });

@@ -105,6 +105,15 @@ describe('EngineService', () => {
     expect(debugLines).toMatch(/DEBUG .*\[engine \d+\] \[INFO\]/);
     expect(debugLines).toMatch(/INFO {2}loaded reasoner/);
 
+    // Even at debug, the prompt llama.node and mtmd echo (the question, passages, case reports) stays out of the log.
+    const question = 'Is the left hilar mass in patient Zebulon Quarry new since the prior study?';
+    const session = await engine.reasoner()!.createSession();
+    await session.start([{ role: 'user', content: question, images: [{ path: models.images.gradient }] }], { maxTokens: 2 });
+    await session.continue(' <retrieve> (1) Hilar masses in Zebulon Quarry: see prior. </retrieve>', { maxTokens: 2 });
+    await session.dispose();
+    await expect.poll(async () => (await readFile(engine.logPath, 'utf8')).slice(before)).toMatch(/prompt text withheld/);
+    expect(await readFile(engine.logPath, 'utf8')).not.toMatch(/Zebulon|Quarry|hilar mass/i);
+
     const mark = (await readFile(engine.logPath, 'utf8')).length;
     useModels({}, { logLevel: 'warn' });
     await engine.load(['reasoner']);

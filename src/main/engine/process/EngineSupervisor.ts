@@ -4,6 +4,7 @@ import type { LogLevel } from '../../../shared/contract';
 import { AppError, CancelledError } from '../../errors/AppError';
 import { EngineError, engineErrorFromPayload } from '../engineErrors';
 import type { GeneratedToken } from '../ports';
+import { NativeOutputFilter } from './NativeOutputFilter';
 import type { ChildMessage, EngineMethod, EngineMethods, ParentMessage } from './protocol';
 
 /** One engine process as the supervisor sees it, whatever started it (child_process.fork, utilityProcess). */
@@ -26,7 +27,7 @@ export interface EngineCrash {
   signal: string | null;
   /** What the engine was doing with which file(s), for each request the crash interrupted. */
   interrupted: string[];
-  /** The last lines the process wrote (a GGML_ASSERT names its cause there). */
+  /** The last lines the process wrote (a GGML_ASSERT names its cause there), prompt text withheld. */
   lastOutput: string[];
 }
 
@@ -138,8 +139,11 @@ export class EngineSupervisor {
     this.#generation++;
     this.#lastOutput = [];
     child.onMessage((message) => this.#onMessage(message));
-    child.onOutput((stream, line) => {
-      if (!line.trim()) return;
+    const filters = { stdout: new NativeOutputFilter(), stderr: new NativeOutputFilter() };
+    child.onOutput((stream, raw) => {
+      if (!raw.trim()) return;
+      const line = filters[stream].filter(raw);
+      if (line === null) return;
       this.#lastOutput.push(line);
       if (this.#lastOutput.length > 40) this.#lastOutput.shift();
       this.#log(stream === 'stderr' && nativeLineLevel(line) === 'info' ? 'info' : nativeLineLevel(line), `[engine ${child.pid}] ${line}`);

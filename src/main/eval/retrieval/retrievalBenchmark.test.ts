@@ -2,7 +2,8 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { loadBeir, loadLiveQaMed, parseCsv, type JudgedSet } from './judgedSets';
+import { parseCsv } from '../../knowledge/cases/csv';
+import { loadBeir, loadLiveQaMed, type JudgedSet } from './judgedSets';
 import { KnowledgeBenchmarkRetriever } from './KnowledgeBenchmarkRetriever';
 import { runRetrievalBenchmark, type BenchmarkRetriever } from './retrievalBenchmark';
 

@@ -13,7 +13,7 @@ export function parseCsv(text: string): string[][] {
           i++;
         } else quoted = false;
       } else field += c;
-    } else if (c === '"') quoted = true;
+    } else if (c === '"' && field === '') quoted = true; // a quote only encloses a whole field; inside one it is text
     else if (c === ',') {
       row.push(field);
       field = '';

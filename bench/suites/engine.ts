@@ -10,7 +10,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { ensureTinyModels } from '../../tests/fixtures/gguf/tinyModels';
 import { llamaNode, type LlamaNodeContext } from '../../src/main/engine/llama/llamaNode';
-import { LlamaNodeReasoner } from '../../src/main/engine/llama/LlamaNodeReasoner';
+import { LlamaNodeReasoner, neutralSampling } from '../../src/main/engine/llama/LlamaNodeReasoner';
 import type { ModelIdentity, Reasoner } from '../../src/main/engine/ports';
 import { EngineSupervisor } from '../../src/main/engine/process/EngineSupervisor';
 import { nodeEngineSpawner } from '../../src/main/engine/process/nodeSpawner';
@@ -26,21 +26,7 @@ const median = (values: number[]): number => {
 };
 
 /** The options the adapter sends for greedy generation, so the raw binding does the same work. */
-const sameWork = {
-  temperature: 0,
-  top_p: 1,
-  seed: 42,
-  n_probs: 1,
-  top_k: 0,
-  min_p: 0,
-  typical_p: 1,
-  xtc_probability: 0,
-  dry_multiplier: 0,
-  penalty_repeat: 1,
-  penalty_freq: 0,
-  penalty_present: 0,
-  mirostat: 0,
-};
+const sameWork = { temperature: 0, top_p: 1, seed: 42, n_probs: 1, ...neutralSampling };
 
 /** The raw binding, used the way its README shows, with only what it takes to survive back-to-back calls. */
 class RawBinding {
@@ -59,10 +45,13 @@ class RawBinding {
       let firstTokenMs = 0;
       const started = performance.now();
       try {
-        await this.context.completion({ messages: [{ role: 'user', content: prompt }], n_predict: tokens, ...sameWork }, () => {
+        const result = await this.context.completion({ messages: [{ role: 'user', content: prompt }], n_predict: tokens, ...sameWork }, () => {
           if (generated++ === 0) firstTokenMs = performance.now() - started;
         });
-        return { ms: performance.now() - started, generated, firstTokenMs };
+        const ms = performance.now() - started;
+        // A token callback can arrive after the promise settled: the count comes from the result, and a first token
+        // not yet delivered was produced no later than the result.
+        return { ms, generated: result.tokens_predicted, firstTokenMs: generated > 0 ? firstTokenMs : ms };
       } catch (error) {
         if (!/Another completion/.test(String(error)) || attempt > 20) throw error;
         // Not timed: the raw binding's stuck flag (see GuardedContext) is cleared the only way it can be.

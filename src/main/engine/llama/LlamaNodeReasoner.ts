@@ -44,7 +44,7 @@ export interface LlamaNodeReasonerOptions {
 const PROBE_ENTRIES = 256;
 
 /** Sampling that leaves the model's distribution alone except for what the caller asked (llama.node's defaults add XTC, DRY and top-k 40). */
-const neutralSampling = {
+export const neutralSampling = {
   top_k: 0,
   min_p: 0,
   typical_p: 1,

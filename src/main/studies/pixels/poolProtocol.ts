@@ -1,6 +1,6 @@
 /** Messages between the pixel pool and its workers, and how results and errors cross the thread boundary. */
 import { AppError } from '../../errors/AppError';
-import { DicomError, type DicomErrorCode } from '../../dicom/dicomErrors';
+import { DicomError, isDicomErrorCode } from '../../dicom/dicomErrors';
 import type { TaskArgs, TaskName } from './pixelTasks';
 
 export type ToWorker =
@@ -18,20 +18,6 @@ export type FromWorker =
   | { type: 'result'; id: number; ok: true; result: unknown }
   | { type: 'result'; id: number; ok: false; error: SerializedError };
 
-const dicomCodes: ReadonlySet<string> = new Set<DicomErrorCode>([
-  'NOT_DICOM',
-  'DICOM_TRUNCATED',
-  'DICOM_MALFORMED',
-  'DICOM_MISSING_UID',
-  'NO_PIXEL_DATA',
-  'UNSUPPORTED_TRANSFER_SYNTAX',
-  'UNSUPPORTED_PIXEL_FORMAT',
-  'PIXEL_DATA_TRUNCATED',
-  'DECODE_FAILED',
-  'FRAME_OUT_OF_RANGE',
-  'IMAGE_DECODE_FAILED',
-]);
-
 export function serializeError(error: unknown): SerializedError {
   if (error instanceof AppError) return { code: error.code, message: error.message, name: error.name };
   if (error instanceof Error) {
@@ -43,8 +29,8 @@ export function serializeError(error: unknown): SerializedError {
 
 /** The error again on this side: a DicomError for the DICOM codes (callers test for it), else an AppError. */
 export function deserializeError(error: SerializedError): AppError {
-  return dicomCodes.has(error.code)
-    ? new DicomError(error.code as DicomErrorCode, error.message)
+  return isDicomErrorCode(error.code)
+    ? new DicomError(error.code, error.message)
     : new AppError(error.code, error.message);
 }
 

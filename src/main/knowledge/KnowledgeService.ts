@@ -301,31 +301,23 @@ export class KnowledgeService {
     let done = 0;
     for (const file of files) {
       throwIfAborted(options.signal, 'ingestion');
+      const failed = (error: IngestFileReport['error']): IngestFileReport => ({
+        file: file.path,
+        status: 'failed',
+        sourceId: null,
+        passagesAdded: 0,
+        duplicates: 0,
+        reason: null,
+        error,
+      });
       let report: IngestFileReport;
-      if (file.error) {
-        report = {
-          file: file.path,
-          status: 'failed',
-          sourceId: null,
-          passagesAdded: 0,
-          duplicates: 0,
-          reason: null,
-          error: file.error,
-        };
-      } else {
+      if (file.error) report = failed(file.error);
+      else {
         try {
           report = await this.#ingestFile(file.path, options);
         } catch (error) {
           if (error instanceof CancelledError || options.signal?.aborted) throw error;
-          report = {
-            file: file.path,
-            status: 'failed',
-            sourceId: null,
-            passagesAdded: 0,
-            duplicates: 0,
-            reason: null,
-            error: toErrorPayload(error),
-          };
+          report = failed(toErrorPayload(error));
         }
       }
       reports.push(report);

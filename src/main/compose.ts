@@ -15,6 +15,7 @@ import { createEvalHandlers } from './ipc/handlers/evalHandlers';
 import { createHistoryHandlers } from './ipc/handlers/historyHandlers';
 import { createKnowledgeHandlers } from './ipc/handlers/knowledgeHandlers';
 import { installBundledKnowledge } from './knowledge/bundled/installBundledKnowledge';
+import { ingestProgressEvent } from './knowledge/ingestProgressEvent';
 import { KnowledgeService } from './knowledge/KnowledgeService';
 import { createReasoningHandlers } from './ipc/handlers/reasoningHandlers';
 import { createStudiesHandlers } from './ipc/handlers/studiesHandlers';
@@ -173,17 +174,8 @@ export async function composeApp(config: AppConfig): Promise<App> {
     const bundledRun = runs.start('knowledge.bundled', async ({ runId, signal }) => {
       await installBundledKnowledge(knowledge, config.resourcesDir, {
         signal,
-        onProgress: (r, filesDone, filesTotal) =>
-          bus.emit('knowledge.ingestProgress', {
-            runId,
-            file: r.file,
-            filesDone,
-            filesTotal,
-            passagesAdded: r.passagesAdded,
-            status: r.status,
-            reason: r.reason,
-            error: r.error,
-          }),
+        onProgress: (report, filesDone, filesTotal) =>
+          bus.emit('knowledge.ingestProgress', ingestProgressEvent(runId, report, filesDone, filesTotal)),
       });
     });
     // Reasoning runs and model evaluations wait for it: none is recorded against a half-built knowledge base.

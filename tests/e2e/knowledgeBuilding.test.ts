@@ -6,6 +6,7 @@
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { installBundledKnowledge } from '../../src/main/knowledge/bundled/installBundledKnowledge';
+import { ingestProgressEvent } from '../../src/main/knowledge/ingestProgressEvent';
 import { projectRoot } from './support/startApp';
 import { openUi, type UiSession } from './support/ui';
 
@@ -31,17 +32,8 @@ describe('building the bundled knowledge base on first start', () => {
       await held;
       await installBundledKnowledge(app.knowledge, join(projectRoot, 'resources'), {
         signal,
-        onProgress: (r, filesDone, filesTotal) =>
-          app.bus.emit('knowledge.ingestProgress', {
-            runId,
-            file: r.file,
-            filesDone,
-            filesTotal,
-            passagesAdded: r.passagesAdded,
-            status: r.status,
-            reason: r.reason,
-            error: r.error,
-          }),
+        onProgress: (report, filesDone, filesTotal) =>
+          app.bus.emit('knowledge.ingestProgress', ingestProgressEvent(runId, report, filesDone, filesTotal)),
       });
     });
     app.knowledgeGate.follow(runId, app.runs.waitFor(runId));

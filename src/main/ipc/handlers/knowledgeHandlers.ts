@@ -2,6 +2,7 @@ import type { CaseQueryImage, RetrievalMode } from '../../../shared/contract';
 import { InvalidInputError } from '../../errors/AppError';
 import { NotAvailableError } from '../../errors/NotAvailableError';
 import type { KnowledgeService } from '../../knowledge/KnowledgeService';
+import { ingestProgressEvent } from '../../knowledge/ingestProgressEvent';
 import type { RunRegistry } from '../../runs/RunRegistry';
 import type { EventBus } from '../EventBus';
 import type { NamespaceHandlers } from '../handlers';
@@ -55,16 +56,7 @@ export function createKnowledgeHandlers(deps?: KnowledgeHandlerDeps): NamespaceH
           license: license ?? null,
           attribution: attribution ?? null,
           onProgress: (report, filesDone, filesTotal) =>
-            bus.emit('knowledge.ingestProgress', {
-              runId,
-              file: report.file,
-              filesDone,
-              filesTotal,
-              passagesAdded: report.passagesAdded,
-              status: report.status,
-              reason: report.reason,
-              error: report.error,
-            }),
+            bus.emit('knowledge.ingestProgress', ingestProgressEvent(runId, report, filesDone, filesTotal)),
         });
       });
       return { runId };

@@ -8,7 +8,7 @@
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureTinyModels } from '../fixtures/gguf/tinyModels';
-import { canvasCentreMean, importByPath, openUi, sharedDir, viewportState, type UiSession } from './support/ui';
+import { canvasCentreMean, importByPath, openUi, searchKnowledgeUntilHits, sharedDir, viewportState, type UiSession } from './support/ui';
 
 const ctSeries = sharedDir ? join(sharedDir, 'data/dicom/dicom_numpy_ct_series') : null;
 const imageCases = sharedDir ? join(sharedDir, 'data/image-cases/medpix2_test_split') : null;
@@ -115,19 +115,7 @@ describe.skipIf(!ctSeries || !imageCases)('reading session (needs ../shared/data
   it('searches the knowledge base without a model and opens a passage with its provenance and license', async () => {
     const { page } = ui;
     await page.getByTestId('no-model-notice').waitFor();
-    await page.getByTestId('tab-knowledge-search').click();
-    await page.getByTestId('knowledge-query').fill('What are the symptoms of glaucoma?');
-    await page.getByTestId('knowledge-query').press('Enter');
-    // The bundled MedQuAD base may still be building on a fresh data directory: search again until it answers.
-    await expect
-      .poll(
-        async () => {
-          if ((await page.getByTestId('hit-card').count()) === 0) await page.getByTestId('knowledge-query').press('Enter');
-          return page.getByTestId('hit-card').count();
-        },
-        { timeout: 120_000, interval: 2000 },
-      )
-      .toBeGreaterThan(0);
+    await searchKnowledgeUntilHits(page, 'What are the symptoms of glaucoma?');
     await page.getByTestId('hit-card').first().click();
     await page.getByTestId('passage-modal').waitFor();
     await expect.poll(() => page.getByTestId('passage-text').textContent()).not.toBe('Loading…');

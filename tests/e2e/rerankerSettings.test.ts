@@ -6,7 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureTinyModels, type TinyModels } from '../fixtures/gguf/tinyModels';
-import { openUi, type UiSession } from './support/ui';
+import { openUi, searchKnowledgeUntilHits, type UiSession } from './support/ui';
 
 describe('reranker in Settings → Models', () => {
   let ui: UiSession;
@@ -60,19 +60,7 @@ describe('reranker in Settings → Models', () => {
     const { page } = ui;
     await page.keyboard.press('Alt+1');
     await page.getByTestId('study-row').first().dblclick();
-    await page.getByTestId('tab-knowledge-search').click();
-    await page.getByTestId('knowledge-query').fill('What are the symptoms of pneumonia?');
-    await page.getByTestId('knowledge-query').press('Enter');
-    // The bundled MedQuAD base may still be building on a fresh data directory: search again until it answers.
-    await expect
-      .poll(
-        async () => {
-          if ((await page.getByTestId('hit-card').count()) === 0) await page.getByTestId('knowledge-query').press('Enter');
-          return page.getByTestId('hit-card').count();
-        },
-        { timeout: 120_000, interval: 2000 },
-      )
-      .toBeGreaterThan(0);
+    await searchKnowledgeUntilHits(page, 'What are the symptoms of pneumonia?');
     await page.getByTestId('reranked-badge').waitFor();
     // The card shows the score the hits are ordered by; its tooltip breaks it down (bm25, cosine, rerank).
     const titles = await page.locator('[data-testid="hit-card"] .hit-score').evaluateAll((nodes) => nodes.map((n) => n.getAttribute('title') ?? ''));

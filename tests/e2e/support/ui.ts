@@ -1,6 +1,7 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
+import { expect } from 'vitest';
 import { launchChromium } from './chromium';
 import { artifactsDir, projectRoot, startApp, type RunningApp } from './startApp';
 
@@ -53,6 +54,25 @@ export async function importByPath(page: Page, ...paths: string[]): Promise<void
   await page.getByTestId('import-path').fill(paths.join('\n'));
   await page.getByTestId('import-start').click();
   await page.getByTestId('import-summary').waitFor({ timeout: 120_000 });
+}
+
+/**
+ * Searches the knowledge base from the reasoning panel's search tab until hit cards show: the bundled MedQuAD base may
+ * still be building on a fresh data directory, so the search is repeated until it answers.
+ */
+export async function searchKnowledgeUntilHits(page: Page, query: string): Promise<void> {
+  await page.getByTestId('tab-knowledge-search').click();
+  await page.getByTestId('knowledge-query').fill(query);
+  await page.getByTestId('knowledge-query').press('Enter');
+  await expect
+    .poll(
+      async () => {
+        if ((await page.getByTestId('hit-card').count()) === 0) await page.getByTestId('knowledge-query').press('Enter');
+        return page.getByTestId('hit-card').count();
+      },
+      { timeout: 120_000, interval: 2000 },
+    )
+    .toBeGreaterThan(0);
 }
 
 /** The viewer's state as it exposes it on the viewport element. */

@@ -6,6 +6,7 @@ import { ensureTinyModels, type TinyModels } from '../../../tests/fixtures/gguf/
 import type { EngineStatus, Settings } from '../../shared/contract';
 import { defaultSettings } from '../settings/defaultSettings';
 import { EngineService } from './EngineService';
+import { failure } from './testing/failure';
 
 /**
  * The app's model-loading path, end to end: validation, hashing, the engine process, the ports. Every typed error
@@ -19,15 +20,6 @@ const statuses: EngineStatus[] = [];
 
 const useModels = (patch: Partial<Settings['models']>, engineSettings: Partial<Settings['engine']> = {}): void => {
   settings = { ...settings, models: { ...settings.models, ...patch }, engine: { ...settings.engine, ...engineSettings } };
-};
-
-const failure = async (promise: Promise<unknown>): Promise<{ code: string; message: string }> => {
-  const error = await promise.then(
-    () => null,
-    (e: unknown) => e as { code: string; message: string },
-  );
-  if (!error) throw new Error('expected a failure, found success');
-  return error;
 };
 
 beforeAll(async () => {

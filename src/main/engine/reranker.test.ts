@@ -7,6 +7,7 @@ import { ensureTinyModels, type TinyModels } from '../../../tests/fixtures/gguf/
 import type { Settings } from '../../shared/contract';
 import { defaultSettings } from '../settings/defaultSettings';
 import { EngineService } from './EngineService';
+import { failure } from './testing/failure';
 
 /**
  * The reranker through the app's path: settings → inspection → the supervised engine process → node-llama-cpp's
@@ -19,15 +20,6 @@ let settings: Settings;
 
 const useReranker = (path: string | null, patch: Partial<Settings['models']> = {}): void => {
   settings = { ...settings, models: { ...settings.models, reranker: path, ...patch } };
-};
-
-const failure = async (promise: Promise<unknown>): Promise<{ code: string; message: string }> => {
-  const error = await promise.then(
-    () => null,
-    (e: unknown) => e as { code: string; message: string },
-  );
-  if (!error) throw new Error('expected a failure, found success');
-  return error;
 };
 
 const query = 'What causes pneumonia in the left lower lobe?';

@@ -32,6 +32,8 @@ export default defineConfig({
           engineChild: resolve('src/main/engine/process/engineChild.ts'),
           // The studies service's pixel worker threads (worker_threads; PixelPool finds it next to the main bundle).
           pixelWorker: resolve('src/main/studies/pixels/pixelWorker.ts'),
+          // The knowledge service's parse worker thread (WorkerSourcePreparer finds it next to the main bundle).
+          sourcePreparerWorker: resolve('src/main/knowledge/ingest/sourcePreparerWorker.ts'),
         },
       },
     },

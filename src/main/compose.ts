@@ -16,6 +16,7 @@ import { createHistoryHandlers } from './ipc/handlers/historyHandlers';
 import { createKnowledgeHandlers } from './ipc/handlers/knowledgeHandlers';
 import { installBundledKnowledge } from './knowledge/bundled/installBundledKnowledge';
 import { ingestProgressEvent } from './knowledge/ingestProgressEvent';
+import { WorkerSourcePreparer } from './knowledge/ingest/WorkerSourcePreparer';
 import { KnowledgeService } from './knowledge/KnowledgeService';
 import { createReasoningHandlers } from './ipc/handlers/reasoningHandlers';
 import { createStudiesHandlers } from './ipc/handlers/studiesHandlers';
@@ -81,8 +82,10 @@ export async function composeApp(config: AppConfig): Promise<App> {
     onCrash: (crash) => crashLog.record(crash),
     ...(config.engineSpawner ? { spawner: config.engineSpawner } : {}),
   });
-  // No embedding model until the engine is wired: lexical-only retrieval, stated in every search response.
-  const knowledge = new KnowledgeService(db, { embedder: null });
+  // No embedding model until the engine is wired: lexical-only retrieval, stated in every search response. Files are
+  // parsed on a worker thread: IPC never waits on a PDF, and parsing overlaps with writing.
+  const sourcePreparer = new WorkerSourcePreparer();
+  const knowledge = new KnowledgeService(db, { embedder: null, preparer: sourcePreparer });
   // The embedding model and reranker follow what the engine has loaded (none: lexical-only retrieval, stated).
   let servedEmbedder = engine.embedder();
   let servedReranker = engine.reranker();
@@ -207,6 +210,7 @@ export async function composeApp(config: AppConfig): Promise<App> {
       runs.cancelAll();
       await engine.dispose();
       await pixels.close();
+      await sourcePreparer.close();
       db.close();
     },
   };

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { readdir, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type {
@@ -22,12 +23,13 @@ import {
 } from './cases/CaseLibrary';
 import type { ImageEncoder } from './cases/ImageEncoder';
 import { NotFoundError } from './errors';
-import type { ParsedSource } from './formats/ParsedSource';
-import { isSupportedFile, readSource } from './formats/readSource';
+import { isSupportedFile, sha256Hex } from './formats/readSource';
+import { textHashAt, type PreparedSource } from './ingest/prepareSource';
+import { inlineSourcePreparer, type SourcePreparer } from './ingest/SourcePreparer';
 import { reciprocalRankFusion } from './search/reciprocalRankFusion';
 import { knowledgeMigrations } from './store/knowledgeSchema';
-import { embeddingText, PassageRepository, type NewPassage } from './store/PassageRepository';
-import { chunkDocument, type ChunkOptions } from './text/chunkDocument';
+import { embeddingText, PassageRepository } from './store/PassageRepository';
+import type { ChunkOptions } from './text/chunkDocument';
 import { toFtsQuery } from './text/ftsQuery';
 import { VectorStore, type VectorMatch } from './vectors/VectorStore';
 
@@ -39,6 +41,11 @@ export interface KnowledgeServiceOptions {
   /** Image descriptor for the case corpus. Defaults to the built-in model-free descriptor. */
   imageEncoder?: ImageEncoder;
   chunking?: ChunkOptions;
+  /**
+   * Where files are parsed and chunked. Defaults to inline (this thread); the app passes a WorkerSourcePreparer so
+   * that parsing the next file overlaps with writing this one.
+   */
+  preparer?: SourcePreparer;
   /** Passages per search when the caller gives no k. Defaults to 3 (as Med-RwR). */
   defaultK?: number;
   /**
@@ -100,6 +107,16 @@ export interface EmbedOptions {
 }
 
 const maxK = 100;
+/** Files read and parsed ahead of the one being written (memory: at most this many parsed files wait). */
+const readAheadFiles = 2;
+
+interface ReadFile {
+  sha256: string;
+  bytes: number;
+  /** The stored source with the same bytes, if any (then nothing was parsed). */
+  existing: number | null;
+  prepared: PreparedSource | null;
+}
 
 /**
  * The knowledge base: sources → passages (with provenance) in the app's SQLite store, FTS5 lexical search,
@@ -111,6 +128,7 @@ export class KnowledgeService {
   readonly #repo: PassageRepository;
   readonly #cases: CaseLibrary;
   readonly #chunking: ChunkOptions;
+  readonly #preparer: SourcePreparer;
   readonly #defaultK: number;
   readonly #vectorSearch: 'auto' | 'exact' | 'binary';
   readonly #binaryFrom: number;
@@ -127,6 +145,7 @@ export class KnowledgeService {
     this.#repo = new PassageRepository(db);
     this.#cases = new CaseLibrary(db, options.imageEncoder);
     this.#chunking = options.chunking ?? {};
+    this.#preparer = options.preparer ?? inlineSourcePreparer;
     this.#defaultK = options.defaultK ?? 3;
     this.#vectorSearch = options.vectorSearch ?? 'auto';
     this.#binaryFrom = options.binaryFrom ?? 10_000;
@@ -298,9 +317,20 @@ export class KnowledgeService {
   async #ingest(paths: readonly string[], options: IngestOptions): Promise<IngestSummary> {
     const files = await expandPaths(paths, options.signal);
     const reports: IngestFileReport[] = [];
-    let done = 0;
-    for (const file of files) {
+    // Read-ahead: while one file is written (synchronous SQLite on this thread), the next ones are read and parsed,
+    // on the preparer's worker thread in the app, so that parsing and writing overlap.
+    const reads: (Promise<ReadFile> | null)[] = files.map(() => null);
+    const readAhead = (index: number): void => {
+      const file = files[index];
+      if (!file || file.error || reads[index]) return;
+      const read = this.#readFile(file.path, options.signal);
+      read.catch(() => undefined); // handled when its turn comes; an early failure must not go unhandled meanwhile
+      reads[index] = read;
+    };
+    for (let i = 0; i < files.length; i++) {
       throwIfAborted(options.signal, 'ingestion');
+      for (let ahead = i; ahead <= i + readAheadFiles; ahead++) readAhead(ahead);
+      const file = files[i]!;
       const failed = (error: IngestFileReport['error']): IngestFileReport => ({
         file: file.path,
         status: 'failed',
@@ -314,34 +344,47 @@ export class KnowledgeService {
       if (file.error) report = failed(file.error);
       else {
         try {
-          report = await this.#ingestFile(file.path, options);
+          report = await this.#ingestFile(file.path, await reads[i]!, options);
         } catch (error) {
           if (error instanceof CancelledError || options.signal?.aborted) throw error;
           report = failed(toErrorPayload(error));
         }
+        reads[i] = null;
       }
       reports.push(report);
-      done++;
-      options.onProgress?.(report, done, files.length);
+      options.onProgress?.(report, i + 1, files.length);
     }
     return { files: reports, passagesAdded: reports.reduce((n, r) => n + r.passagesAdded, 0) };
   }
 
-  async #ingestFile(path: string, options: IngestOptions): Promise<IngestFileReport> {
-    const { parsed, sha256, bytes } = await readSource(path, options.signal);
+  /**
+   * A file's bytes and identity, and, unless a source with the same sha256 is stored, its prepared passages. The read
+   * is synchronous on purpose: the writer's thread yields to the event loop only between files, so an asynchronous
+   * read would leave the preparer's thread idle while this thread writes the file before.
+   */
+  async #readFile(path: string, signal?: AbortSignal): Promise<ReadFile> {
+    throwIfAborted(signal, 'ingestion');
+    const raw = readFileSync(path);
+    const sha256 = sha256Hex(raw);
+    const bytes = raw.length;
     const existing = this.#repo.sourceIdBySha(sha256);
-    if (existing !== null) {
-      return {
-        file: path,
-        status: 'skipped',
-        sourceId: existing,
-        passagesAdded: 0,
-        duplicates: 0,
-        reason: 'already ingested',
-        error: null,
-      };
-    }
-    const passages = toPassages(parsed, this.#chunking);
+    if (existing !== null) return { sha256, bytes, existing, prepared: null };
+    return { sha256, bytes, existing: null, prepared: await this.#preparer.prepare(raw, path, this.#chunking, signal) };
+  }
+
+  async #ingestFile(path: string, read: ReadFile, options: IngestOptions): Promise<IngestFileReport> {
+    const { sha256, bytes, prepared } = read;
+    const skipped = (sourceId: number): IngestFileReport => ({
+      file: path,
+      status: 'skipped',
+      sourceId,
+      passagesAdded: 0,
+      duplicates: 0,
+      reason: 'already ingested',
+      error: null,
+    });
+    if (!prepared) return skipped(read.existing!);
+    const { passages } = prepared;
     const embedder = this.#embedder;
     const vectors = this.#vectors;
     let embeddings: Float32Array[] | null = null;
@@ -363,7 +406,8 @@ export class KnowledgeService {
     let sourceId = 0;
     let raced = false;
     this.#db.transaction(() => {
-      // Checked again inside the transaction: another writer may have committed the same file meanwhile.
+      // Checked again inside the transaction: an earlier file of the batch, or another writer, may have committed the
+      // same bytes since the file was read.
       const committed = this.#repo.sourceIdBySha(sha256);
       if (committed !== null) {
         sourceId = committed;
@@ -371,19 +415,19 @@ export class KnowledgeService {
         return;
       }
       sourceId = this.#repo.insertSource({
-        title: parsed.title,
+        title: prepared.title,
         file: resolve(path),
-        format: parsed.format,
+        format: prepared.format,
         sha256,
-        license: parsed.license ?? options.license ?? null,
-        attribution: parsed.attribution ?? options.attribution ?? null,
+        license: prepared.license ?? options.license ?? null,
+        attribution: prepared.attribution ?? options.attribution ?? null,
         origin: options.origin ?? 'user',
         bytes,
       });
       const ids: number[] = [];
       const idVectors: Float32Array[] = [];
       passages.forEach((passage, i) => {
-        const id = this.#repo.insertPassage(sourceId, passage);
+        const id = this.#repo.insertPassage(sourceId, passage, textHashAt(prepared, i));
         if (id === null) return;
         ids.push(id);
         if (embeddings) idVectors.push(embeddings[i]!);
@@ -393,17 +437,7 @@ export class KnowledgeService {
       this.#repo.setPassageCount(sourceId, added);
       options.beforeCommit?.(path, sourceId);
     })();
-    if (raced) {
-      return {
-        file: path,
-        status: 'skipped',
-        sourceId,
-        passagesAdded: 0,
-        duplicates: 0,
-        reason: 'already ingested',
-        error: null,
-      };
-    }
+    if (raced) return skipped(sourceId);
     return {
       file: path,
       status: 'ingested',
@@ -503,27 +537,6 @@ function clampK(k: number): number {
 
 export function describeModel(model: EmbeddingModelInfo): string {
   return `${model.name} (${model.dims}-d, ${model.sha256.slice(0, 12)})`;
-}
-
-/** A parsed source's passages, chunk by chunk, as ingestion stores them. */
-export function toPassages(parsed: ParsedSource, chunking: ChunkOptions = {}): NewPassage[] {
-  const passages: NewPassage[] = [];
-  for (const document of parsed.documents) {
-    for (const chunk of chunkDocument(document.paragraphs, chunking)) {
-      passages.push({
-        ordinal: passages.length,
-        documentId: document.id,
-        title: document.title,
-        url: document.url,
-        section: chunk.headingPath,
-        page: chunk.page,
-        charStart: chunk.start,
-        charEnd: chunk.end,
-        text: chunk.text,
-      });
-    }
-  }
-  return passages;
 }
 
 /** A ~240-character excerpt around the first query term found in the text. */

@@ -34,30 +34,27 @@ export async function installBundledKnowledge(
 ): Promise<{ installed: number; files: number }> {
   const files = await bundledKnowledgeFiles(resourcesDir);
   const done = new Set<string>(JSON.parse(knowledge.meta(installedKey) ?? '[]') as string[]);
-  const pending: string[] = [];
+  const pending = new Map<string, string>();
   for (const file of files) {
     const sha256 = createHash('sha256')
       .update(await readFile(file))
       .digest('hex');
-    if (!done.has(sha256)) pending.push(file);
+    if (!done.has(sha256)) pending.set(file, sha256);
   }
   let installed = 0;
-  let filesDone = 0;
-  for (const file of pending) {
-    throwIfAborted(options.signal, 'installing the bundled knowledge base');
-    const {
-      files: [report],
-    } = await knowledge.ingest([file], { signal: options.signal, origin: 'bundled' });
-    filesDone++;
-    if (!report) continue;
-    options.onProgress?.(report, filesDone, pending.length);
-    if (report.status === 'failed') continue;
-    const sha256 = createHash('sha256')
-      .update(await readFile(file))
-      .digest('hex');
-    done.add(sha256);
-    knowledge.setMeta(installedKey, JSON.stringify([...done].sort()));
-    if (report.status === 'ingested') installed++;
-  }
+  throwIfAborted(options.signal, 'installing the bundled knowledge base');
+  // One ingestion run for all pending files, so the next file is parsed while this one is written.
+  await knowledge.ingest([...pending.keys()], {
+    signal: options.signal,
+    origin: 'bundled',
+    onProgress: (report, filesDone, filesTotal) => {
+      options.onProgress?.(report, filesDone, filesTotal);
+      const sha256 = pending.get(report.file);
+      if (report.status === 'failed' || !sha256) return;
+      done.add(sha256);
+      knowledge.setMeta(installedKey, JSON.stringify([...done].sort()));
+      if (report.status === 'ingested') installed++;
+    },
+  });
   return { installed, files: files.length };
 }

@@ -36,11 +36,23 @@ export class UnsupportedFormatError extends AppError {
 /** Reads and parses one file; the sha256 of its bytes identifies the source (re-ingesting it is a no-op). */
 export async function readSource(path: string, signal?: AbortSignal): Promise<ReadSource> {
   const raw = await readFile(path, { signal });
-  const sha256 = createHash('sha256').update(raw).digest('hex');
+  return { parsed: await parseSource(raw, path, signal), sha256: sha256Hex(raw), bytes: raw.length };
+}
+
+/** The hex sha256 of a file's bytes: a source's identity. */
+export function sha256Hex(raw: Uint8Array): string {
+  return createHash('sha256').update(raw).digest('hex');
+}
+
+/**
+ * Parses a file's bytes (gzipped or not) by the format its name says. Pure: ingestion runs it on a worker thread.
+ * `path` names the format and the file in error messages.
+ */
+export async function parseSource(raw: Uint8Array, path: string, signal?: AbortSignal): Promise<ParsedSource> {
   const gz = path.toLowerCase().endsWith('.gz');
   let bytes: Buffer;
   try {
-    bytes = gz ? gunzipSync(raw) : raw;
+    bytes = gz ? gunzipSync(raw) : Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength);
   } catch (error) {
     throw new InvalidInputError(path, 'gzip-compressed data', (error as Error).message);
   }
@@ -90,5 +102,5 @@ export async function readSource(path: string, signal?: AbortSignal): Promise<Re
     default:
       throw new UnsupportedFormatError(path, ext ? `"${ext}"` : 'no extension');
   }
-  return { parsed, sha256, bytes: raw.length };
+  return parsed;
 }

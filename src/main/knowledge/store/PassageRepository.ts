@@ -26,6 +26,16 @@ export interface NewPassage {
   text: string;
 }
 
+/**
+ * A passage with what storing it derives from it, worked out off the writer's thread (see ingest/). Its dedupe hash,
+ * passageHash(text), travels beside it (PreparedSource packs them in one buffer).
+ */
+export interface PreparedPassage extends NewPassage {
+  /** headingOf(title, section): indexed by FTS5 beside the text. */
+  heading: string;
+  sectionJson: string;
+}
+
 interface PassageRow {
   id: number;
   source_id: number;
@@ -65,6 +75,10 @@ export function headingOf(title: string, section: readonly string[]): string {
 /** Hash that makes a passage a duplicate: SHA-1 of its text with case and whitespace folded. */
 export function passageHash(text: string): Buffer {
   return hash('sha1', normalizeSpace(text.toLowerCase()), 'buffer');
+}
+
+export function preparePassage(passage: NewPassage): PreparedPassage {
+  return { ...passage, heading: headingOf(passage.title, passage.section), sectionJson: JSON.stringify(passage.section) };
 }
 
 /** Synchronous access to sources and passages; every statement is prepared once. */
@@ -130,26 +144,25 @@ export class PassageRepository {
 
   /**
    * Inserts a passage and indexes it for lexical search; returns its id, or null when the same text is already
-   * stored (a duplicate). Runs inside the caller's transaction.
+   * stored (a duplicate). `textHash` is passageHash(passage.text). Runs inside the caller's transaction.
    */
-  insertPassage(sourceId: number, passage: NewPassage): number | null {
-    const heading = headingOf(passage.title, passage.section);
+  insertPassage(sourceId: number, passage: PreparedPassage, textHash: Uint8Array): number | null {
     const result = this.#insertPassage.run(
       sourceId,
       passage.ordinal,
       passage.documentId,
       passage.title,
       passage.url,
-      JSON.stringify(passage.section),
-      heading,
+      passage.sectionJson,
+      passage.heading,
       passage.page,
       passage.charStart,
       passage.charEnd,
       passage.text,
-      passageHash(passage.text),
+      textHash,
     );
     if (result.changes !== 1) return null;
-    this.#indexPassage.run(result.lastInsertRowid, heading, passage.text);
+    this.#indexPassage.run(result.lastInsertRowid, passage.heading, passage.text);
     return Number(result.lastInsertRowid);
   }
 

@@ -1,10 +1,7 @@
-import { existsSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import { AppError, CancelledError } from '../../errors/AppError';
+import { findWorkerEntry, startWorker } from '../../workers/startWorker';
 import type { PixelExecutor, TaskOptions, TaskPriority } from './PixelExecutor';
 import type { TaskArgs, TaskName, TaskResults } from './pixelTasks';
 import { deserializeError, type FromWorker, type ToWorker } from './poolProtocol';
@@ -41,31 +38,11 @@ const recentFiles = 8;
 
 /** The pixel worker entry next to this module: the electron-vite build's `pixelWorker.js`, or the TypeScript source. */
 export function defaultPixelWorkerEntry(): string {
-  const here = dirname(fileURLToPath(import.meta.url));
-  const candidates = [
-    join(here, 'pixelWorker.js'),
-    join(here, '..', 'pixelWorker.js'),
-    join(here, 'pixelWorker.ts'),
-    join(here, 'pixels', 'pixelWorker.ts'),
-    join(here, 'studies', 'pixels', 'pixelWorker.ts'),
-  ];
-  const found = candidates.find((c) => existsSync(c));
-  if (!found) throw new Error(`pixel worker entry: expected one of ${candidates.join(', ')}, found none`);
-  return found;
-}
-
-function startWorker(entry: string): Worker {
-  if (!entry.endsWith('.ts')) return new Worker(entry);
-  // TypeScript sources (vitest, tsx CLI): register tsx's loader inside the worker, then import the entry. The ESM
-  // build of tsx's API, by path: require.resolve would name its CommonJS build, which cannot register ESM hooks.
-  const tsxRoot = dirname(createRequire(import.meta.url).resolve('tsx/package.json'));
-  const esmApi = join(tsxRoot, 'dist/esm/api/index.mjs');
-  const api = existsSync(esmApi) ? pathToFileURL(esmApi).href : 'tsx/esm/api';
-  const source = pathToFileURL(entry).href;
-  return new Worker(
-    `import(${JSON.stringify(api)}).then(({ register }) => { register(); return import(${JSON.stringify(source)}); });`,
-    { eval: true },
-  );
+  return findWorkerEntry(import.meta.url, 'pixelWorker', [
+    'pixelWorker.ts',
+    'pixels/pixelWorker.ts',
+    'studies/pixels/pixelWorker.ts',
+  ]);
 }
 
 /**

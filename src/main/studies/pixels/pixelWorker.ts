@@ -5,7 +5,8 @@
  */
 import { parentPort } from 'node:worker_threads';
 import { CancelledError } from '../../errors/AppError';
-import { ownedBuffers, serializeError, type FromWorker, type ToWorker } from './poolProtocol';
+import { serializeError } from '../../workers/serializedError';
+import { ownedBuffers, type FromWorker, type ToWorker } from './poolProtocol';
 import { createTaskContext, runTask } from './pixelTasks';
 
 const port = parentPort;

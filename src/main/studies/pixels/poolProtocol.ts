@@ -1,31 +1,17 @@
 /** Messages between the pixel pool and its workers, and how results and errors cross the thread boundary. */
 import { AppError } from '../../errors/AppError';
 import { DicomError, isDicomErrorCode } from '../../dicom/dicomErrors';
+import type { SerializedError } from '../../workers/serializedError';
 import type { TaskArgs, TaskName } from './pixelTasks';
 
 export type ToWorker =
   | { [T in TaskName]: { type: 'task'; id: number; task: T; args: TaskArgs[T] } }[TaskName]
   | { type: 'cancel'; id: number };
 
-export interface SerializedError {
-  code: string;
-  message: string;
-  name: string;
-}
-
 export type FromWorker =
   | { type: 'ready' }
   | { type: 'result'; id: number; ok: true; result: unknown }
   | { type: 'result'; id: number; ok: false; error: SerializedError };
-
-export function serializeError(error: unknown): SerializedError {
-  if (error instanceof AppError) return { code: error.code, message: error.message, name: error.name };
-  if (error instanceof Error) {
-    const code = (error as Error & { code?: unknown }).code;
-    return { code: typeof code === 'string' ? code : 'INTERNAL', message: error.message, name: error.name };
-  }
-  return { code: 'INTERNAL', message: String(error), name: 'Error' };
-}
 
 /** The error again on this side: a DicomError for the DICOM codes (callers test for it), else an AppError. */
 export function deserializeError(error: SerializedError): AppError {

@@ -1,0 +1,15 @@
+/** Messages between WorkerSourcePreparer and its worker thread. */
+import type { SerializedError } from '../../workers/serializedError';
+import type { ChunkOptions } from '../text/chunkDocument';
+import type { PreparedSource } from './prepareSource';
+
+export interface PrepareRequest {
+  id: number;
+  path: string;
+  raw: Uint8Array;
+  chunking: ChunkOptions;
+}
+
+export type PrepareReply =
+  | { id: number; ok: true; source: PreparedSource }
+  | { id: number; ok: false; error: SerializedError };

@@ -47,6 +47,13 @@ describe('ingestion', () => {
     expect(kb.stats().passages).toBe(first.passagesAdded);
   });
 
+  it('gives the connection its own WAL checkpoint setting back after a run', async () => {
+    db.pragma('wal_autocheckpoint = 500');
+    const kb = new KnowledgeService(db);
+    await kb.ingest([cdc, ninds]);
+    expect(db.pragma('wal_autocheckpoint', { simple: true })).toBe(500);
+  });
+
   it('skips duplicate passages by hash across sources', async () => {
     const kb = new KnowledgeService(db);
     const text = 'Tuberculosis (TB) is caused by a bacterium called Mycobacterium tuberculosis.';

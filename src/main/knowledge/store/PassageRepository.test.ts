@@ -86,9 +86,11 @@ describe('lexical index written with the passages (schema version 2)', () => {
 
     const kb = new KnowledgeService(db);
     expect(db.prepare('SELECT MAX(version) AS v FROM schema_migrations WHERE domain = ?').get('knowledge')).toEqual({
-      v: 2,
+      v: 3,
     });
     expect(db.prepare(trigger).get()).toEqual({ n: 0 });
+    // Version 3: FTS5 merges segments 8 at a time (a setting stored with the index).
+    expect(db.prepare("SELECT v FROM kb_fts_config WHERE k = 'automerge'").get()).toEqual({ v: 8 });
     const added = join(scratch, 'new.md');
     writeFileSync(added, '# Consolidation\n\nAir bronchograms within an opacified lobe.\n');
     await kb.ingest([added]);

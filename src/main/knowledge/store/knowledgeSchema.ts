@@ -107,4 +107,11 @@ export const knowledgeMigrations: readonly Migration[] = [
     // the passages still change in one transaction (the repository's insert), so nothing else changes.
     up: (db) => db.exec('DROP TRIGGER IF EXISTS kb_passages_ai'),
   },
+  {
+    version: 3,
+    description: 'FTS5 merges index segments 8 at a time instead of 4',
+    // Bulk ingestion spent about a fifth of its FTS5 time merging small segments (bench: writer share −15 to −20 %); a
+    // query then reads at most twice as many segments per level, which at this size costs well under a millisecond.
+    up: (db) => db.exec("INSERT INTO kb_fts (kb_fts, rank) VALUES ('automerge', 8)"),
+  },
 ];

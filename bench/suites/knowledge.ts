@@ -312,9 +312,19 @@ async function vectorScale({ workDir, quick, log }: BenchContext): Promise<Bench
             g.next()
         )(new SyntheticVectors(n, 99)),
       );
+      // The app reads the codes in the background when the model is set (VectorStore.warmUp): how long that takes,
+      // and the longest the event loop waited meanwhile (timer ticks that came late).
+      let longestStall = 0;
+      let lastTick = performance.now();
+      const ticker = setInterval(() => {
+        const now = performance.now();
+        longestStall = Math.max(longestStall, now - lastTick);
+        lastTick = now;
+      }, 0);
       const loadStarted = performance.now();
-      store.searchBinary(queries[0]!, k);
+      await store.warmUp();
       const loadMs = performance.now() - loadStarted;
+      clearInterval(ticker);
       // Timed first, each over the query set twice: the first pass with whatever the page cache holds ("cold"),
       // the second with the vectors it read cached ("warm"). The exact scans, which sweep the whole file and 4 GB
       // of JS memory, come after; recall is scored at the end.
@@ -388,7 +398,7 @@ async function vectorScale({ workDir, quick, log }: BenchContext): Promise<Bench
         ]);
       }
       notes.push(
-        `${n.toLocaleString()}: loading the 1-bit codes into memory took ${loadMs.toFixed(0)} ms (once per process and model).`,
+        `${n.toLocaleString()}: reading the 1-bit codes into memory took ${loadMs.toFixed(0)} ms, in the background (once per process and model; the event loop waited at most ${longestStall.toFixed(0)} ms at a time).`,
       );
     } finally {
       db.close();

@@ -90,7 +90,11 @@ export async function composeApp(config: AppConfig): Promise<App> {
   let servedEmbedder = engine.embedder();
   let servedReranker = engine.reranker();
   engine.onChange(() => {
-    if (engine.embedder() !== servedEmbedder) knowledge.setEmbedder((servedEmbedder = engine.embedder()));
+    if (engine.embedder() !== servedEmbedder) {
+      knowledge.setEmbedder((servedEmbedder = engine.embedder()));
+      // The first vector search over a large base then finds the prefilter in memory (a failure only defers it).
+      knowledge.warmUpVectors().catch(() => undefined);
+    }
     if (engine.reranker() !== servedReranker) knowledge.setReranker((servedReranker = engine.reranker()));
   });
   const audit = new AuditStore(db);

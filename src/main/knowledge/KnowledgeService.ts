@@ -277,10 +277,24 @@ export class KnowledgeService {
 
   #searchVectors(query: Float32Array, k: number): VectorMatch[] {
     const vectors = this.#vectors!;
-    const binary =
+    return this.#usesPrefilter(vectors) ? vectors.searchBinary(query, k) : vectors.searchExact(query, k);
+  }
+
+  #usesPrefilter(vectors: VectorStore): boolean {
+    return (
       this.#vectorSearch === 'binary' ||
-      (this.#vectorSearch === 'auto' && vectors.dims >= 256 && vectors.count() >= this.#binaryFrom);
-    return binary ? vectors.searchBinary(query, k) : vectors.searchExact(query, k);
+      (this.#vectorSearch === 'auto' && vectors.dims >= 256 && vectors.count() >= this.#binaryFrom)
+    );
+  }
+
+  /**
+   * Reads the vector prefilter of the current embedding model into memory in the background (batch by batch, between
+   * other work), when searches will use it; the app calls it when a model is set, so the first search does not pay
+   * for it. Resolves once the prefilter is ready, or at once when there is nothing to read.
+   */
+  async warmUpVectors(signal?: AbortSignal): Promise<void> {
+    const vectors = this.#vectors;
+    if (vectors && this.#usesPrefilter(vectors)) await vectors.warmUp(signal);
   }
 
   passage(id: number): Passage {

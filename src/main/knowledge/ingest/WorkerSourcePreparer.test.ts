@@ -36,7 +36,10 @@ describe('WorkerSourcePreparer', () => {
       writeTextPdf([
         {
           heading: 'Glaucoma',
-          paragraphs: ["Glaucoma is a group of diseases that can damage the eye's optic nerve.", 'Open-angle is common.'],
+          paragraphs: [
+            "Glaucoma is a group of diseases that can damage the eye's optic nerve.",
+            'Open-angle is common.',
+          ],
         },
       ]),
     );
@@ -87,7 +90,11 @@ parentPort!.on('message', (m: { path: string }) => { if (m.path.endsWith('crash.
       const error = await failure(crashing.prepare(Buffer.from('text'), join(scratch, 'crash.txt'), {}));
       expect(error.code).toBe('KNOWLEDGE_WORKER_FAILED');
       expect(error.message).toMatch(/crash\.txt: expected the parse worker to answer, found it exited with code 3/);
-      const next = await crashing.prepare(Buffer.from('Next\n\nThe next file is parsed.'), join(scratch, 'next.txt'), {});
+      const next = await crashing.prepare(
+        Buffer.from('Next\n\nThe next file is parsed.'),
+        join(scratch, 'next.txt'),
+        {},
+      );
       expect(next.passages.map((p) => p.text)).toEqual(['The next file is parsed.']);
     } finally {
       await crashing.close();
@@ -102,7 +109,9 @@ parentPort!.on('message', (m: { path: string }) => { if (m.path.endsWith('crash.
       // Resuming: a second run skips every committed file by its sha256 without parsing it again.
       expect((await kb.ingest(files)).files.map((f) => f.status)).toEqual(['skipped', 'skipped', 'skipped']);
       return db
-        .prepare('SELECT id, source_id, ordinal, title, section, heading, char_start, char_end, text, hex(text_hash) AS h FROM kb_passages ORDER BY id')
+        .prepare(
+          'SELECT id, source_id, ordinal, title, section, heading, char_start, char_end, text, hex(text_hash) AS h FROM kb_passages ORDER BY id',
+        )
         .all();
     };
     const inlineDb = openStore(join(scratch, 'inline.sqlite'));

@@ -40,7 +40,9 @@ export class WorkerSourcePreparer implements SourcePreparer {
 
   prepare(raw: Uint8Array, path: string, chunking: ChunkOptions, signal?: AbortSignal): Promise<PreparedSource> {
     if (this.#closed) {
-      return Promise.reject(new AppError('NOT_AVAILABLE', `parsing ${path}: expected an open preparer, found it closed`));
+      return Promise.reject(
+        new AppError('NOT_AVAILABLE', `parsing ${path}: expected an open preparer, found it closed`),
+      );
     }
     if (signal?.aborted) return Promise.reject(new CancelledError('ingestion'));
     return new Promise<PreparedSource>((resolve, reject) => {
@@ -62,8 +64,7 @@ export class WorkerSourcePreparer implements SourcePreparer {
       const worker = this.#ensureWorker();
       worker.ref();
       // A buffer that is a view into a larger one (Node's pool for small files) is copied rather than transferred.
-      const owned =
-        raw.byteOffset === 0 && raw.byteLength === raw.buffer.byteLength ? raw : new Uint8Array(raw);
+      const owned = raw.byteOffset === 0 && raw.byteLength === raw.buffer.byteLength ? raw : new Uint8Array(raw);
       worker.postMessage({ id, path, raw: owned, chunking } satisfies PrepareRequest, [owned.buffer as ArrayBuffer]);
     });
   }
@@ -108,7 +109,10 @@ export class WorkerSourcePreparer implements SourcePreparer {
     this.#jobs.clear();
     for (const job of jobs) {
       job.reject(
-        new AppError('KNOWLEDGE_WORKER_FAILED', `parsing ${job.path}: expected the parse worker to answer, found it ${why}`),
+        new AppError(
+          'KNOWLEDGE_WORKER_FAILED',
+          `parsing ${job.path}: expected the parse worker to answer, found it ${why}`,
+        ),
       );
     }
   }

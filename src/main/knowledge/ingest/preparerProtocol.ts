@@ -11,5 +11,4 @@ export interface PrepareRequest {
 }
 
 export type PrepareReply =
-  | { id: number; ok: true; source: PreparedSource }
-  | { id: number; ok: false; error: SerializedError };
+  { id: number; ok: true; source: PreparedSource } | { id: number; ok: false; error: SerializedError };

@@ -54,7 +54,10 @@ export class VectorStore {
   readonly #getVectors;
   readonly #knn;
   readonly #count;
+  readonly #codesAfter;
   #binary: { index: HammingIndex; ids: Int32Array } | null = null;
+  /** The prefilter while it is being read, batch by batch (see warmUp). */
+  #building: PrefilterInProgress | null = null;
   #countCache: number | null = null;
 
   private constructor(
@@ -85,6 +88,9 @@ export class VectorStore {
       `SELECT rowid, distance FROM ${this.#vecTable} WHERE embedding MATCH ? AND k = ? ORDER BY distance`,
     );
     this.#count = db.prepare<[], { n: number }>(`SELECT COUNT(*) AS n FROM ${this.#bitsTable}`);
+    this.#codesAfter = db.prepare<[number, number], { passage_id: number; bits: Buffer }>(
+      `SELECT passage_id, bits FROM ${this.#bitsTable} WHERE passage_id > ? ORDER BY passage_id LIMIT ?`,
+    );
   }
 
   /** Opens (creating on first use) the vector tables of a model identity. */
@@ -192,31 +198,69 @@ export class VectorStore {
   /** Drops the in-memory prefilter (after vectors were deleted elsewhere); it is rebuilt on the next search. */
   invalidate(): void {
     this.#binary = null;
+    this.#building = null;
     this.#countCache = null;
+  }
+
+  /**
+   * Reads the prefilter's codes into memory a batch at a time, yielding to the event loop between batches, so that
+   * the first search over a large base does not wait for them (1M codes take seconds to read) and the process stays
+   * responsive meanwhile. A search that comes first reads what is left at once; an insert meanwhile drops the
+   * partial prefilter and ends the warm-up (the next search reads it whole).
+   */
+  async warmUp(signal?: AbortSignal): Promise<void> {
+    while (!this.#binary && !signal?.aborted) {
+      const building = this.#startBuilding();
+      if (this.#readCodes(building, warmUpBatch)) return;
+      await new Promise((resolve) => setImmediate(resolve));
+      if (this.#building !== building) return;
+    }
+  }
+
+  get warm(): boolean {
+    return this.#binary !== null;
   }
 
   #loadBinary(): { index: HammingIndex; ids: Int32Array } {
     if (this.#binary) return this.#binary;
-    const index = new HammingIndex(this.dims);
-    const n = this.count();
-    const ids = new Int32Array(n);
-    const batch = 8192;
-    const codes = new Uint8Array(batch * index.bytesPerCode);
-    let inBatch = 0;
-    let i = 0;
-    for (const row of this.#db
-      .prepare<[], { passage_id: number; bits: Buffer }>(`SELECT passage_id, bits FROM ${this.#bitsTable}`)
-      .iterate()) {
-      if (i >= n) break;
-      ids[i++] = row.passage_id;
-      codes.set(row.bits, inBatch * index.bytesPerCode);
-      if (++inBatch === batch) {
-        index.append(codes);
-        inBatch = 0;
-      }
+    const building = this.#startBuilding();
+    while (!this.#readCodes(building, warmUpBatch));
+    return this.#binary!;
+  }
+
+  #startBuilding(): PrefilterInProgress {
+    this.#building ??= { index: new HammingIndex(this.dims), ids: new Int32Array(this.count()), loaded: 0, lastId: 0 };
+    return this.#building;
+  }
+
+  /** Appends up to `limit` more codes; true once all are in (the prefilter is then ready). */
+  #readCodes(building: PrefilterInProgress, limit: number): boolean {
+    const { index, ids } = building;
+    const rows = this.#codesAfter.all(building.lastId, Math.min(limit, ids.length - building.loaded));
+    if (rows.length > 0) {
+      const codes = new Uint8Array(rows.length * index.bytesPerCode);
+      rows.forEach((row, r) => {
+        ids[building.loaded + r] = row.passage_id;
+        codes.set(row.bits, r * index.bytesPerCode);
+      });
+      index.append(codes);
+      building.loaded += rows.length;
+      building.lastId = rows[rows.length - 1]!.passage_id;
     }
-    if (inBatch > 0) index.append(codes.subarray(0, inBatch * index.bytesPerCode));
-    this.#binary = { index, ids: ids.subarray(0, i) };
-    return this.#binary;
+    if (rows.length > 0 && building.loaded < ids.length) return false;
+    this.#binary = { index, ids: ids.subarray(0, building.loaded) };
+    this.#building = null;
+    return true;
   }
 }
+
+interface PrefilterInProgress {
+  index: HammingIndex;
+  /** Passage id of each code slot; sized for the vectors stored when reading began. */
+  ids: Int32Array;
+  loaded: number;
+  lastId: number;
+}
+
+/** Codes read per step of the prefilter's warm-up: about 25 ms of work each at 1024 bits. */
+const warmUpBatch = 8192;

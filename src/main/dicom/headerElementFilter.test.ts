@@ -79,6 +79,39 @@ describe('top-level element filter for header-only reading', () => {
     expect(tail.getUint32(8, true)).toBe(128 * 128 * 2);
   });
 
+  it('walks past a (7FE0,0000) group length to the Pixel Data header instead of keeping the pixels', () => {
+    // As in pydicom's 693_UNCI.dcm: the pixel group starts with its group length.
+    const original = new Uint8Array(readFileSync(join(root, 'resources/sample-studies/pydicom/CT_small.dcm')));
+    const pixelAt = Buffer.from(original).indexOf(Buffer.from([0xe0, 0x7f, 0x10, 0x00]));
+    const groupLength = new Uint8Array(12);
+    const view = new DataView(groupLength.buffer);
+    view.setUint16(0, 0x7fe0, true);
+    view.setUint16(2, 0x0000, true);
+    groupLength.set([0x55, 0x4c], 4); // "UL"
+    view.setUint16(6, 4, true);
+    view.setUint32(8, 12 + 128 * 128 * 2, true);
+    const bytes = new Uint8Array(original.byteLength + 12);
+    bytes.set(original.subarray(0, pixelAt));
+    bytes.set(groupLength, pixelAt);
+    bytes.set(original.subarray(pixelAt), pixelAt + 12);
+    const layout = fileMetaLayout(bytes)!;
+    const cut = keepMappedElements(
+      bytes,
+      layout.datasetStart,
+      { littleEndian: true, explicit: true },
+      mappedTagNumbers,
+      {
+        stopAt: parseInt(Tag.PixelData, 16),
+      },
+    )!;
+    expect(cut.byteLength).toBeLessThan(bytes.byteLength - 128 * 128 * 2);
+    const tail = new DataView(cut.buffer, cut.byteOffset + cut.byteLength - 24, 24);
+    expect([tail.getUint16(0, true), tail.getUint16(2, true)]).toEqual([0x7fe0, 0x0000]);
+    expect([tail.getUint16(12, true), tail.getUint16(14, true)]).toEqual([0x7fe0, 0x0010]);
+    const headerOnly = parseDicom(bytes, { headerOnly: true });
+    expect(comparable(headerOnly.modules)).toBe(comparable(parseDicom(bytes, { headerOnly: false }).modules));
+  });
+
   it('drops every top-level element outside the mapping (private groups, acquisition parameters)', () => {
     const bytes = new Uint8Array(readFileSync(join(root, 'resources/sample-studies/pydicom/CT_small.dcm')));
     const layout = fileMetaLayout(bytes)!;

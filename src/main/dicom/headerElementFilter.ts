@@ -241,8 +241,18 @@ export function keepMappedElements(
     const group = w.view.getUint16(p, w.littleEndian);
     if (group >= 0x7fe0) {
       // Pixel data and anything after it: kept verbatim below, except that when dcmjs stops at Pixel Data
-      // (untilTag) only the element's header is needed, not the rest of the chunk.
-      if (options.stopAt !== undefined && readTag(w, p) === options.stopAt) {
+      // (untilTag) only the element's header is needed, not the rest of the chunk. Elements of the group before the
+      // stop tag (a group length, (7FE0,0000)) are kept as they are and the walk goes on to it.
+      const tag = readTag(w, p);
+      if (options.stopAt !== undefined && tag < options.stopAt) {
+        const end = skipElement(w, p, 0);
+        if (end >= 0) {
+          o.copy(p, end);
+          p = end;
+          continue;
+        }
+      }
+      if (options.stopAt !== undefined && tag === options.stopAt) {
         o.copy(p, Math.min(bytes.byteLength, p + 12));
         return o.concat();
       }

@@ -203,7 +203,7 @@ export class KnowledgeService {
     let lexicalOnlyReason: string | null = null;
     if (requestedMode === 'lexical') lexicalOnlyReason = 'lexical retrieval was requested';
     else if (!this.#embedder || !this.#vectors) lexicalOnlyReason = 'no embedding model is configured';
-    else if (this.#vectors.count() === 0) {
+    else if (!this.#vectors.atLeast(1)) {
       lexicalOnlyReason = `no passage has a vector from ${describeModel(this.embeddingModel!)} yet (run the embedding step)`;
     }
     const mode: RetrievalMode = lexicalOnlyReason ? 'lexical' : requestedMode;
@@ -283,7 +283,7 @@ export class KnowledgeService {
   #usesPrefilter(vectors: VectorStore): boolean {
     return (
       this.#vectorSearch === 'binary' ||
-      (this.#vectorSearch === 'auto' && vectors.dims >= 256 && vectors.count() >= this.#binaryFrom)
+      (this.#vectorSearch === 'auto' && vectors.dims >= 256 && vectors.atLeast(this.#binaryFrom))
     );
   }
 

@@ -71,6 +71,8 @@ describe('VectorStore prefilter warm-up', () => {
 
   it('lets a search finish a warm-up it overtakes, and an insert meanwhile is found by the next search', async () => {
     const { vectors, byId } = storeVectors(12_000);
+    // What searches ask before the prefilter is read: answered from at most n rows, never a full COUNT(*).
+    expect([vectors.atLeast(1), vectors.atLeast(12_000), vectors.atLeast(12_001)]).toEqual([true, true, false]);
     const warming = vectors.warmUp();
     // The search comes before the second batch: it reads the rest at once.
     expect(vectors.searchBinary(byId[11_500]!, 1)[0]!.passageId).toBe(11_500);
@@ -85,6 +87,8 @@ describe('VectorStore prefilter warm-up', () => {
     ).run();
     vectors.insert([12_001], [extra]);
     await again;
+    expect(vectors.atLeast(12_001)).toBe(true);
     expect(vectors.searchBinary(extra, 1)[0]!.passageId).toBe(12_001);
+    expect(vectors.count()).toBe(12_001);
   });
 });

@@ -22,9 +22,9 @@ const ROUNDS = 3;
 function threeRounds(): ProtocolGrammar {
   const base = createProtocolGrammar({ textClass: '[a-z ]', thinkChars: [8, 40], queryChars: [6, 24], answerChars: [2, 16] });
   return {
-    reasoning: ({ roundsServed = 0, attempt = 1 }) => {
+    reasoning: ({ roundsServed = 0, attempt = 1, afterThink, thinkOpened }) => {
       const query = attempt === 1 && roundsServed < ROUNDS;
-      return base.reasoning({ allowQuery: query, requireQuery: query });
+      return base.reasoning({ allowQuery: query, requireQuery: query, afterThink, thinkOpened });
     },
     answer: (o) => base.answer(o),
   };
@@ -103,8 +103,8 @@ export const reasoningSuite: BenchSuite = async ({ workDir, quick, log }) => {
       ['goal', '', '', '', '', '≤ 1.05×'],
     ],
     notes: [
-      'Appended = tokens the `<retrieve> … </retrieve>` block adds to the prompt where it stands; prefilled = prompt tokens llama.cpp evaluated for that call (its KV cache serves the rest).',
-      'Excess over 1× (grammar-constrained rows) = the previous step re-evaluated: llama.node takes the prompt as text, its cache is matched against the re-tokenized transcript, and a grammar forces tokens in splits the tokenizer would not produce, so the cache diverges where the step began.',
+      'Appended = tokens the loop\'s text adds to the prompt where it stands (the `<retrieve> … </retrieve>` block, and under the grammar the `<think>` the loop writes after it); prefilled = prompt tokens llama.cpp evaluated for that call (its KV cache serves the rest).',
+      'Excess over 1× (grammar-constrained rows) = part of the previous step re-evaluated: llama.node takes the prompt as text, its cache is matched against the re-tokenized transcript, and a grammar forces tokens in splits the tokenizer would not produce (`<`, `th`, `ink>` for `<think>`), so the cache diverges there. After a retrieval the loop writes the `<think>` the grammar would force (`grammarLoopOpensThought`), so the divergence moves from the start of the step to its closing tags; round 1 follows the first step, where the model still writes `<think>` after the chat prompt.',
       'The "free generation" rows continue a session the same way after unconstrained generation (the model writes its own canonical tokens): only the appended tokens (+1) are evaluated.',
       "Med-RwR's released code re-encoded the whole conversation every round; that is the cost avoided here.",
     ],
@@ -217,7 +217,8 @@ async function measure(target: Target, runs: number, workDir: string, log: (line
       for (const call of attempt.modelCalls) {
         if (call.kind !== 'continue' || call.appendedChars === 0) continue;
         round++;
-        const { from, end } = appendedRange(attempt.transcript, round);
+        const from = retrieveStart(attempt.transcript, round);
+        const end = from + call.appendedChars;
         const appended = (await count(attempt.transcript.slice(0, end))) - (await count(attempt.transcript.slice(0, from)));
         prefill.push({ round, appended, prefilled: call.promptTokens, cached: call.cachedTokens });
       }
@@ -254,10 +255,9 @@ function identify(path: string): ModelIdentity {
   return { path, name: path.split('/').pop()!, sha256: createHash('sha256').update(bytes).digest('hex'), sizeBytes: bytes.length };
 }
 
-/** Where the loop's text for round `round` sits: from the newline before its `<retrieve>` to the end of the block. */
-function appendedRange(transcript: string, round: number): { from: number; end: number } {
+/** Where the loop's text for round `round` begins: the newline before its `<retrieve>` (the call's appended text). */
+function retrieveStart(transcript: string, round: number): number {
   let from = -1;
   for (let i = 0; i < round; i++) from = transcript.indexOf('\n<retrieve>', from + 1);
-  const end = transcript.indexOf('</retrieve>\n', from) + '</retrieve>\n'.length;
-  return { from, end };
+  return from;
 }

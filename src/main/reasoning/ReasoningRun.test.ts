@@ -165,7 +165,12 @@ describe('ReasoningRun — protocol paths with a scripted reasoner', () => {
 
   it('under the grammar, closes a looping thought and a looping query and goes on to the answer', async () => {
     const { result, r, session } = await run({
-      script: [`<think> ${'the lesion is '.repeat(100)}`, `\n<query> lesion ${'size '.repeat(100)}`, answer('B')],
+      script: [
+        `<think> ${'the lesion is '.repeat(100)}`,
+        `\n<query> lesion ${'size '.repeat(100)}`,
+        // After the retrieval the loop has opened the thought (grammarLoopOpensThought): the model goes on inside it.
+        { text: ' concluding </think>\n<answer> B </answer>', confidence: 0.95 },
+      ],
       settings: testSettings({ reasoning: { mode: 'rwr', grammarConstrained: true } }),
     });
     expect(result).toMatchObject({ answer: 'B', endReason: 'answered', rounds: 1 });
@@ -181,9 +186,25 @@ describe('ReasoningRun — protocol paths with a scripted reasoner', () => {
     expect(generations[1]!.appended).toBe(' </think>');
     expect(generations[1]!.options.grammar).toMatch(/^root ::= ws \(query \| "<answer>"\)$/m);
     expect(generations[1]!.options.grammar).not.toContain('"<think>"');
-    expect(generations[2]!.appended).toMatch(/^ <\/query>\n<retrieve> \(1\) /);
-    expect(generations[2]!.options.grammar).toContain('root ::= ws "<think>"');
+    expect(generations[2]!.appended).toMatch(/^ <\/query>\n<retrieve> \(1\) .*<\/retrieve>\n<think>$/s);
+    // Its grammar starts inside the thought.
+    expect(generations[2]!.options.grammar).toMatch(/^root ::= \[\^<\]\{1\} \[\^<\]\{0,1999\} "<\/think>" ws/m);
     expect(attempt.transcript).toMatch(/the lesion is +<\/think>\n<query> lesion size/);
+    expect(attempt.transcript).toMatch(/<\/retrieve>\n<think> concluding <\/think>\n<answer> B <\/answer>$/);
+  });
+
+  it('under the grammar, records made before the loop opened thoughts replay with the model writing <think>', async () => {
+    const { result, r, session } = await run({
+      script: [query('lesion size'), answer('B')],
+      settings: testSettings({
+        reasoning: { mode: 'rwr', grammarConstrained: true, grammarLoopOpensThought: undefined },
+      }),
+    });
+    expect(result).toMatchObject({ answer: 'B', endReason: 'answered', rounds: 1 });
+    expect(r.attempts[0]!.anomalies).toEqual([]);
+    const continued = session.calls.find((c) => c.kind === 'continue')!;
+    expect(continued.appended).toMatch(/<\/retrieve>\n$/);
+    expect(continued.options.grammar).toContain('root ::= ws "<think>"');
   });
 
   it('under the grammar, closes a thought that would leave no budget for the answer, and asks for the answer', async () => {

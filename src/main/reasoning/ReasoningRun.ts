@@ -82,6 +82,8 @@ const CASES_K = 3;
 const ANSWER_RESERVE = 64;
 /** The query bound of the grammar before it was a setting (so that older records replay exactly). */
 const LEGACY_QUERY_CHARS = 200;
+/** What the loop writes to open a thought under the grammar (see `grammarLoopOpensThought`). */
+const OPEN_THINK = '<think>';
 
 type CallSpec =
   | { kind: 'start'; messages: ChatMessage[] }
@@ -283,6 +285,14 @@ export class ReasoningRun {
       const allowQuery = mode !== 'direct' && this.#roundsServed < settings.retrieval.maxRounds && !mustAnswer;
       const reserve = constrained && !afterThink && attempt.budget > 2 * ANSWER_RESERVE ? ANSWER_RESERVE : 0;
       this.#phase('thinking');
+      // Under the grammar a step after the loop's text must open with <think>: the loop writes it, so its tokens are
+      // the tokenizer's own (a grammar-forced split re-tokenizes differently and the next call re-reads it all).
+      const thinkOpened =
+        constrained && settings.reasoning.grammarLoopOpensThought === true && call.kind === 'continue' && !afterThink;
+      if (thinkOpened && call.kind === 'continue') {
+        call = { ...call, appended: `${call.appended}${OPEN_THINK}` };
+        this.#consume(attempt, attempt.parser.push(OPEN_THINK));
+      }
       const step = await this.#generate(attempt, call, {
         maxTokens: attempt.budget - reserve,
         stop: [...REASONING_STOPS],
@@ -293,11 +303,13 @@ export class ReasoningRun {
               roundsServed: this.#roundsServed,
               attempt: this.#attemptNo,
               afterThink,
+              thinkOpened,
             })
           : undefined,
       });
-      // A step that only finished a thought the loop closed belongs to the segment that thought started.
-      if (!afterThink) attempt.finalSegmentMark = step.mark;
+      // A step that only finished a thought the loop closed belongs to the segment that thought started (and the
+      // segment begins where the loop opened the thought).
+      if (!afterThink) attempt.finalSegmentMark = step.mark - (thinkOpened ? OPEN_THINK.length : 0);
       afterThink = false;
       if (attempt.record.outputStart < 0) attempt.record.outputStart = step.mark;
       const decisive = findDecisive(step.events);

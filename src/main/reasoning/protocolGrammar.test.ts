@@ -26,5 +26,8 @@ describe('protocol grammar bounds', () => {
     const after = grammar.reasoning({ allowQuery: false, requireQuery: false, afterThink: true });
     expect(after.split('\n')[0]).toBe('root ::= ws "<answer>"');
     expect(after).not.toContain('think-text');
+    // The loop has written <think>: the step starts inside the thought.
+    const opened = grammar.reasoning({ allowQuery: true, requireQuery: false, thinkOpened: true });
+    expect(opened.split('\n')[0]).toBe('root ::= [^<]{1} [^<]{0,1999} "</think>" ws (query | "<answer>")');
   });
 });

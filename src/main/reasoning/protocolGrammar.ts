@@ -32,6 +32,8 @@ export interface ProtocolGrammar {
     attempt?: number;
     /** The loop has just closed a thought the model was looping in: only what follows `</think>` remains. */
     afterThink?: boolean;
+    /** The loop has written the `<think>` this step must open with: the step starts inside the thought. */
+    thinkOpened?: boolean;
   }): string;
   /** The answer body and its closing tag, given what was already generated of it (`prefix`). */
   answer(options: { choices: readonly string[] | null; prefix: string }): string;
@@ -87,10 +89,11 @@ export function createProtocolGrammar(options: ProtocolGrammarOptions = {}): Pro
   const query = boundedText('query-text', text, options.queryChars ?? [1, DEFAULT_QUERY_CHARS]);
   const answer = options.answerChars ?? [1, 400];
   return {
-    reasoning({ allowQuery, requireQuery, afterThink = false }) {
+    reasoning({ allowQuery, requireQuery, afterThink = false, thinkOpened = false }) {
       const tail = requireQuery ? 'query' : allowQuery ? '(query | "<answer>")' : '"<answer>"';
+      const thought = `${think.expr} "</think>" ws ${tail}`;
       return [
-        afterThink ? `root ::= ws ${tail}` : `root ::= ws "<think>" ${think.expr} "</think>" ws ${tail}`,
+        afterThink ? `root ::= ws ${tail}` : thinkOpened ? `root ::= ${thought}` : `root ::= ws "<think>" ${thought}`,
         `query ::= "<query>" ${query.expr} "</query>"`,
         'ws ::= [ \\n]{0,2}',
         ...(afterThink ? [] : think.rules),

@@ -16,6 +16,7 @@ export function defaultSettings(): Settings {
       grammarConstrained: false,
       grammarThinkChars: 2000,
       grammarQueryChars: 300,
+      grammarLoopOpensThought: true,
     },
   };
 }

@@ -48,6 +48,7 @@ const schema: { [S in keyof Settings]: { [K in keyof Settings[S]]: Check } } = {
     grammarConstrained: boolean,
     grammarThinkChars: integer(8, 100_000),
     grammarQueryChars: integer(8, 1999),
+    grammarLoopOpensThought: boolean,
   },
 };
 

@@ -53,6 +53,12 @@ export interface ReasoningSettings {
   grammarThinkChars?: number;
   /** Under the grammar: most characters of one knowledge query. Defaults to 300. */
   grammarQueryChars?: number;
+  /**
+   * Under the grammar: after a retrieval the loop writes the `<think>` the grammar would force next, so those tokens
+   * are the tokenizer's own and the next call reuses the KV cache past them. Defaults to true. (Records from before it
+   * existed replay with the model writing it.)
+   */
+  grammarLoopOpensThought?: boolean;
 }
 
 export interface Settings {

@@ -24,6 +24,21 @@ const files = [
 const comparable = (value: unknown): string =>
   JSON.stringify(value, (_key, v: unknown) => (ArrayBuffer.isView(v) ? Array.from(v as Uint8Array) : v));
 
+const ctSmall = (): Uint8Array =>
+  new Uint8Array(readFileSync(join(root, 'resources/sample-studies/pydicom/CT_small.dcm')));
+
+/** keepMappedElements over a whole explicit VR little endian file (CT_small and files made from it). */
+function keepMappedOfExplicitLe(bytes: Uint8Array, options: { stopAt?: number } = {}): Uint8Array | null {
+  const layout = fileMetaLayout(bytes)!;
+  return keepMappedElements(
+    bytes,
+    layout.datasetStart,
+    { littleEndian: true, explicit: true },
+    mappedTagNumbers,
+    options,
+  );
+}
+
 describe('top-level element filter for header-only reading', () => {
   it('keeps only the mapped elements but leaves every typed module identical', () => {
     let filtered = 0;
@@ -51,27 +66,16 @@ describe('top-level element filter for header-only reading', () => {
   });
 
   it('keeps a head chunk cut inside an element verbatim', () => {
-    const bytes = new Uint8Array(readFileSync(join(root, 'resources/sample-studies/pydicom/CT_small.dcm')));
-    const layout = fileMetaLayout(bytes)!;
-    const head = bytes.subarray(0, layout.datasetStart + 700);
-    const cut = keepMappedElements(head, layout.datasetStart, { littleEndian: true, explicit: true }, mappedTagNumbers);
+    const bytes = ctSmall();
+    const head = bytes.subarray(0, fileMetaLayout(bytes)!.datasetStart + 700);
+    const cut = keepMappedOfExplicitLe(head);
     const kept = cut ?? head;
     expect(kept.subarray(kept.byteLength - 20)).toEqual(head.subarray(head.byteLength - 20));
   });
 
   it('keeps only the Pixel Data element header when the reader stops there', () => {
-    const bytes = new Uint8Array(readFileSync(join(root, 'resources/sample-studies/pydicom/CT_small.dcm')));
-    const layout = fileMetaLayout(bytes)!;
-    const pixelData = parseInt(Tag.PixelData, 16);
-    const cut = keepMappedElements(
-      bytes,
-      layout.datasetStart,
-      { littleEndian: true, explicit: true },
-      mappedTagNumbers,
-      {
-        stopAt: pixelData,
-      },
-    )!;
+    const bytes = ctSmall();
+    const cut = keepMappedOfExplicitLe(bytes, { stopAt: parseInt(Tag.PixelData, 16) })!;
     // The header without its unmapped elements, then (7FE0,0010) OW and the 4-byte length: no pixel bytes.
     expect(cut.byteLength).toBeLessThan(bytes.byteLength - 128 * 128 * 2);
     const tail = new DataView(cut.buffer, cut.byteOffset + cut.byteLength - 12, 12);
@@ -81,7 +85,7 @@ describe('top-level element filter for header-only reading', () => {
 
   it('walks past a (7FE0,0000) group length to the Pixel Data header instead of keeping the pixels', () => {
     // As in pydicom's 693_UNCI.dcm: the pixel group starts with its group length.
-    const original = new Uint8Array(readFileSync(join(root, 'resources/sample-studies/pydicom/CT_small.dcm')));
+    const original = ctSmall();
     const pixelAt = Buffer.from(original).indexOf(Buffer.from([0xe0, 0x7f, 0x10, 0x00]));
     const groupLength = new Uint8Array(12);
     const view = new DataView(groupLength.buffer);
@@ -94,16 +98,7 @@ describe('top-level element filter for header-only reading', () => {
     bytes.set(original.subarray(0, pixelAt));
     bytes.set(groupLength, pixelAt);
     bytes.set(original.subarray(pixelAt), pixelAt + 12);
-    const layout = fileMetaLayout(bytes)!;
-    const cut = keepMappedElements(
-      bytes,
-      layout.datasetStart,
-      { littleEndian: true, explicit: true },
-      mappedTagNumbers,
-      {
-        stopAt: parseInt(Tag.PixelData, 16),
-      },
-    )!;
+    const cut = keepMappedOfExplicitLe(bytes, { stopAt: parseInt(Tag.PixelData, 16) })!;
     expect(cut.byteLength).toBeLessThan(bytes.byteLength - 128 * 128 * 2);
     const tail = new DataView(cut.buffer, cut.byteOffset + cut.byteLength - 24, 24);
     expect([tail.getUint16(0, true), tail.getUint16(2, true)]).toEqual([0x7fe0, 0x0000]);
@@ -113,14 +108,8 @@ describe('top-level element filter for header-only reading', () => {
   });
 
   it('drops every top-level element outside the mapping (private groups, acquisition parameters)', () => {
-    const bytes = new Uint8Array(readFileSync(join(root, 'resources/sample-studies/pydicom/CT_small.dcm')));
-    const layout = fileMetaLayout(bytes)!;
-    const cut = keepMappedElements(
-      bytes,
-      layout.datasetStart,
-      { littleEndian: true, explicit: true },
-      mappedTagNumbers,
-    )!;
+    const bytes = ctSmall();
+    const cut = keepMappedOfExplicitLe(bytes)!;
     const kept = parseDicom(cut, { headerOnly: true }).dataset;
     const all = parseDicom(bytes, { headerOnly: false }).dataset;
     expect(Object.keys(kept).every((tag) => mappedTagNumbers.has(parseInt(tag, 16)))).toBe(true);

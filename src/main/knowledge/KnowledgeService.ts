@@ -112,7 +112,7 @@ const readAheadFiles = 2;
 /** WAL pages (4 KiB) an ingestion run lets accumulate before SQLite checkpoints: 64 MiB. */
 const bulkCheckpointPages = 16_384;
 
-interface ReadFile {
+interface SourceRead {
   sha256: string;
   bytes: number;
   /** The stored source with the same bytes, if any (then nothing was parsed). */
@@ -339,8 +339,11 @@ export class KnowledgeService {
     try {
       return await this.#ingestFiles(files, options);
     } finally {
-      this.#db.pragma(`wal_autocheckpoint = ${autocheckpoint}`);
-      this.#db.pragma('wal_checkpoint(PASSIVE)');
+      // (Unless the app closed the store meanwhile: the run's own outcome is what matters then.)
+      if (this.#db.open) {
+        this.#db.pragma(`wal_autocheckpoint = ${autocheckpoint}`);
+        this.#db.pragma('wal_checkpoint(PASSIVE)');
+      }
     }
   }
 
@@ -348,11 +351,11 @@ export class KnowledgeService {
     const reports: IngestFileReport[] = [];
     // Read-ahead: while one file is written (synchronous SQLite on this thread), the next ones are read and parsed,
     // on the preparer's worker thread in the app, so that parsing and writing overlap.
-    const reads: (Promise<ReadFile> | null)[] = files.map(() => null);
+    const reads: (Promise<SourceRead> | null)[] = files.map(() => null);
     const readAhead = (index: number): void => {
       const file = files[index];
       if (!file || file.error || reads[index]) return;
-      const read = this.#readFile(file.path, options.signal);
+      const read = this.#readSource(file.path, options.signal);
       read.catch(() => undefined); // handled when its turn comes; an early failure must not go unhandled meanwhile
       reads[index] = read;
     };
@@ -391,7 +394,7 @@ export class KnowledgeService {
    * is synchronous on purpose: the writer's thread yields to the event loop only between files, so an asynchronous
    * read would leave the preparer's thread idle while this thread writes the file before.
    */
-  async #readFile(path: string, signal?: AbortSignal): Promise<ReadFile> {
+  async #readSource(path: string, signal?: AbortSignal): Promise<SourceRead> {
     throwIfAborted(signal, 'ingestion');
     const raw = readFileSync(path);
     const sha256 = sha256Hex(raw);
@@ -401,7 +404,7 @@ export class KnowledgeService {
     return { sha256, bytes, existing: null, prepared: await this.#preparer.prepare(raw, path, this.#chunking, signal) };
   }
 
-  async #ingestFile(path: string, read: ReadFile, options: IngestOptions): Promise<IngestFileReport> {
+  async #ingestFile(path: string, read: SourceRead, options: IngestOptions): Promise<IngestFileReport> {
     const { sha256, bytes, prepared } = read;
     const skipped = (sourceId: number): IngestFileReport => ({
       file: path,

@@ -53,6 +53,19 @@ interface Harness {
 
 let h: Harness;
 
+/** Another service on the harness's store and settings, with its own reasoner and no retrieval (replays). */
+function replayService(h: Harness, reasoner: Reasoner): ReasoningService {
+  return new ReasoningService({
+    reasoner: () => reasoner,
+    passages: () => null,
+    cases: () => null,
+    images: new StudyImageSource(),
+    settings: h.settings,
+    audit: h.audit,
+    emit: () => undefined,
+  });
+}
+
 function harness(
   options: {
     script?: ScriptStep[];
@@ -263,15 +276,7 @@ describe('ReasoningService through the IPC handlers', () => {
     expect(h.audit.list()[0]).toMatchObject({ runId: 'replay-1', replayOf: runId });
 
     const drifted = new ScriptedReasoner({ script: [lowThenHigh[0]!, { text: `${think('other')}<answer> epidural hematoma </answer>`, confidence: 0.99 }] });
-    const other = new ReasoningService({
-      reasoner: () => drifted,
-      passages: () => null,
-      cases: () => null,
-      images: new StudyImageSource(),
-      settings: h.settings,
-      audit: h.audit,
-      emit: () => undefined,
-    });
+    const other = replayService(h, drifted);
     const diverged = await other.replay(runId, { runId: 'replay-2', signal: new AbortController().signal });
     expect(diverged.match.identical).toBe(false);
     expect(diverged.match.attempts[0]!.firstDifference).toBeGreaterThan(0);
@@ -284,15 +289,7 @@ describe('ReasoningService through the IPC handlers', () => {
       createSession: () => drifted.createSession(),
       dispose: async () => undefined,
     };
-    const mismatched = new ReasoningService({
-      reasoner: () => stranger,
-      passages: () => null,
-      cases: () => null,
-      images: new StudyImageSource(),
-      settings: h.settings,
-      audit: h.audit,
-      emit: () => undefined,
-    });
+    const mismatched = replayService(h, stranger);
     await expect(mismatched.replay(runId, { runId: 'replay-3', signal: new AbortController().signal })).rejects.toMatchObject({
       code: 'REPLAY_MODEL_MISMATCH',
     });
@@ -366,15 +363,7 @@ describe('ReasoningService through the IPC handlers', () => {
     const mismatched = createHistoryHandlers({
       audit: h.audit,
       runs: h.runs,
-      reasoning: new ReasoningService({
-        reasoner: () => stranger,
-        passages: () => null,
-        cases: () => null,
-        images: new StudyImageSource(),
-        settings: h.settings,
-        audit: h.audit,
-        emit: () => undefined,
-      }),
+      reasoning: replayService(h, stranger),
     });
     const active = h.runs.active.length;
     let refusal: unknown = null;

@@ -72,20 +72,12 @@ describe('pixel pool (worker threads) against inline decoding', () => {
         const syntax = parsed.modules.fileMeta.transferSyntaxUid;
         if (undisplayableReason(parsed)) {
           // Named reasons cross the thread boundary with their code.
-          const inlineError = await inline
-            .run(
-              'decode',
-              { source: { kind: 'dicom', path }, frame: 0, withModality: true },
-              { priority: 'interactive' },
-            )
-            .catch((e: { code: string }) => e.code);
-          const pooledError = await pool
-            .run(
-              'decode',
-              { source: { kind: 'dicom', path }, frame: 0, withModality: true },
-              { priority: 'interactive' },
-            )
-            .catch((e: { code: string }) => e.code);
+          const args = { source: { kind: 'dicom' as const, path }, frame: 0, withModality: true };
+          const [inlineError, pooledError] = await Promise.all(
+            [inline, pool].map((executor) =>
+              executor.run('decode', args, { priority: 'interactive' }).catch((e: { code: string }) => e.code),
+            ),
+          );
           expect(pooledError, path).toBe(inlineError);
           continue;
         }

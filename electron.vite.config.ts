@@ -34,6 +34,8 @@ export default defineConfig({
           pixelWorker: resolve('src/main/studies/pixels/pixelWorker.ts'),
           // The knowledge service's parse worker thread (WorkerSourcePreparer finds it next to the main bundle).
           sourcePreparerWorker: resolve('src/main/knowledge/ingest/sourcePreparerWorker.ts'),
+          // The WAL checkpoint after ingestion, on its own connection (BackgroundWalCheckpointer, next to the main bundle).
+          walCheckpointWorker: resolve('src/main/store/walCheckpointWorker.ts'),
         },
       },
     },

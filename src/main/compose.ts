@@ -9,7 +9,12 @@ import { EvalStore } from './eval/EvalStore';
 import { ReasoningItemRunner } from './eval/runner/ReasoningItemRunner';
 import { EventBus } from './ipc/EventBus';
 import type { InvokeHandlers } from './ipc/handlers';
-import { createAppHandlers, createRunsHandlers, createSettingsHandlers, type DialogPort } from './ipc/handlers/appHandlers';
+import {
+  createAppHandlers,
+  createRunsHandlers,
+  createSettingsHandlers,
+  type DialogPort,
+} from './ipc/handlers/appHandlers';
 import { createEngineHandlers } from './ipc/handlers/engineHandlers';
 import { createEvalHandlers } from './ipc/handlers/evalHandlers';
 import { createHistoryHandlers } from './ipc/handlers/historyHandlers';
@@ -28,6 +33,7 @@ import { RunRegistry } from './runs/RunRegistry';
 import { SettingsService } from './settings/SettingsService';
 import { PixelPool } from './studies/pixels/PixelPool';
 import { StudiesService } from './studies/StudiesService';
+import { BackgroundWalCheckpointer } from './store/BackgroundWalCheckpointer';
 import { openStore, type Db } from './store/openStore';
 
 export interface AppConfig {
@@ -85,7 +91,9 @@ export async function composeApp(config: AppConfig): Promise<App> {
   // No embedding model until the engine is wired: lexical-only retrieval, stated in every search response. Files are
   // parsed on a worker thread: IPC never waits on a PDF, and parsing overlaps with writing.
   const sourcePreparer = new WorkerSourcePreparer();
-  const knowledge = new KnowledgeService(db, { embedder: null, preparer: sourcePreparer });
+  // The WAL is copied into the database after each ingestion on a worker thread too: the run ends when it committed.
+  const walCheckpointer = new BackgroundWalCheckpointer();
+  const knowledge = new KnowledgeService(db, { embedder: null, preparer: sourcePreparer, walCheckpointer });
   // The embedding model and reranker follow what the engine has loaded (none: lexical-only retrieval, stated).
   let servedEmbedder = engine.embedder();
   let servedReranker = engine.reranker();
@@ -100,7 +108,8 @@ export async function composeApp(config: AppConfig): Promise<App> {
   const audit = new AuditStore(db);
   const knowledgeGate = new KnowledgeGate();
   bus.subscribe((event, payload) => {
-    if (event === 'knowledge.ingestProgress') knowledgeGate.progress(payload as EventPayload<'knowledge.ingestProgress'>);
+    if (event === 'knowledge.ingestProgress')
+      knowledgeGate.progress(payload as EventPayload<'knowledge.ingestProgress'>);
   });
   const reasoning = new ReasoningService({
     // NOT_AVAILABLE until a reasoner is loaded (engine.load, or at start with autoLoadModels).
@@ -215,6 +224,7 @@ export async function composeApp(config: AppConfig): Promise<App> {
       await engine.dispose();
       await pixels.close();
       await sourcePreparer.close();
+      await walCheckpointer.close();
       db.close();
     },
   };

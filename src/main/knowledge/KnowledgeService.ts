@@ -13,6 +13,7 @@ import type {
 } from '../../shared/contract';
 import type { Embedder, Reranker } from '../engine/ports';
 import { AppError, CancelledError, InvalidInputError, throwIfAborted, toErrorPayload } from '../errors/AppError';
+import { inlineWalCheckpointer, type WalCheckpointer } from '../store/WalCheckpointer';
 import { migrate } from '../store/migrations';
 import type { Db } from '../store/openStore';
 import {
@@ -46,6 +47,11 @@ export interface KnowledgeServiceOptions {
    * that parsing the next file overlaps with writing this one.
    */
   preparer?: SourcePreparer;
+  /**
+   * Who copies the WAL into the database file after an ingestion run. Defaults to inline (this thread); the app passes
+   * a BackgroundWalCheckpointer, so the run's end does not wait for the copy.
+   */
+  walCheckpointer?: WalCheckpointer;
   /** Passages per search when the caller gives no k. Defaults to 3 (as Med-RwR). */
   defaultK?: number;
   /**
@@ -131,6 +137,7 @@ export class KnowledgeService {
   readonly #cases: CaseLibrary;
   readonly #chunking: ChunkOptions;
   readonly #preparer: SourcePreparer;
+  readonly #walCheckpointer: WalCheckpointer;
   readonly #defaultK: number;
   readonly #vectorSearch: 'auto' | 'exact' | 'binary';
   readonly #binaryFrom: number;
@@ -148,6 +155,7 @@ export class KnowledgeService {
     this.#cases = new CaseLibrary(db, options.imageEncoder);
     this.#chunking = options.chunking ?? {};
     this.#preparer = options.preparer ?? inlineSourcePreparer;
+    this.#walCheckpointer = options.walCheckpointer ?? inlineWalCheckpointer;
     this.#defaultK = options.defaultK ?? 3;
     this.#vectorSearch = options.vectorSearch ?? 'auto';
     this.#binaryFrom = options.binaryFrom ?? 10_000;
@@ -342,7 +350,9 @@ export class KnowledgeService {
       // (Unless the app closed the store meanwhile: the run's own outcome is what matters then.)
       if (this.#db.open) {
         this.#db.pragma(`wal_autocheckpoint = ${autocheckpoint}`);
-        this.#db.pragma('wal_checkpoint(PASSIVE)');
+        // Upkeep, not durability (every source was committed to the WAL): a failure leaves the copy to SQLite's next
+        // automatic checkpoint.
+        this.#walCheckpointer.checkpoint(this.#db).catch(() => undefined);
       }
     }
   }
@@ -458,12 +468,13 @@ export class KnowledgeService {
       });
       const ids: number[] = [];
       const idVectors: Float32Array[] = [];
-      passages.forEach((passage, i) => {
-        const id = this.#repo.insertPassage(sourceId, passage, textHashAt(prepared, i));
-        if (id === null) return;
-        ids.push(id);
-        if (embeddings) idVectors.push(embeddings[i]!);
-      });
+      this.#repo
+        .insertPassages(sourceId, passages, (i) => textHashAt(prepared, i))
+        .forEach((id, i) => {
+          if (id === null) return;
+          ids.push(id);
+          if (embeddings) idVectors.push(embeddings[i]!);
+        });
       added = ids.length;
       if (embeddings && vectors && ids.length > 0) vectors.insert(ids, idVectors);
       this.#repo.setPassageCount(sourceId, added);

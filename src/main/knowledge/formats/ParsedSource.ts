@@ -5,6 +5,7 @@ export type SourceFormat = 'text' | 'markdown' | 'jsonl' | 'medquad-xml' | 'cnxm
 
 /** One paragraph of extracted text; offsets point into its document's text. */
 export interface ParsedParagraph {
+  /** Whitespace-normalized (normalizeSpace): single spaces, no line breaks, trimmed. Chunking and hashing rely on it. */
   text: string;
   start: number;
   end: number;

@@ -66,7 +66,9 @@ export async function parseSource(raw: Uint8Array, path: string, signal?: AbortS
   const text = (): string => {
     const decoded = new TextDecoder('utf-8', { fatal: false }).decode(bytes);
     if (decoded.includes('\u0000')) throw new InvalidInputError(path, 'text', 'binary data (NUL bytes)');
-    return decoded.replace(/^\uFEFF/, '').replace(/\r\n?/g, '\n');
+    const withoutBom = decoded.replace(/^\uFEFF/, '');
+    // Most files have no carriage return at all: looking costs a fraction of a replace over the whole text.
+    return withoutBom.includes('\r') ? withoutBom.replace(/\r\n?/g, '\n') : withoutBom;
   };
   let parsed: ParsedSource;
   switch (ext) {

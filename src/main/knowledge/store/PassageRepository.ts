@@ -77,16 +77,12 @@ export function passageHash(text: string): Buffer {
   return hash('sha1', normalizeSpace(text.toLowerCase()), 'buffer');
 }
 
-export function preparePassage(passage: NewPassage): PreparedPassage {
-  return { ...passage, heading: headingOf(passage.title, passage.section), sectionJson: JSON.stringify(passage.section) };
-}
-
 /** Synchronous access to sources and passages; every statement is prepared once. */
 export class PassageRepository {
   readonly #insertSource;
   readonly #setPassageCount;
   readonly #insertPassage;
-  readonly #indexPassage;
+  readonly #indexPassages;
   readonly #sourceBySha;
   readonly #sources;
   readonly #source;
@@ -110,8 +106,11 @@ export class PassageRepository {
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     );
     // Indexed here, in the caller's transaction, not by an AFTER INSERT trigger: an FTS5 insert fired by a trigger
-    // costs twice the CPU of the same insert as its own statement (bench: ~150 vs ~75 µs per 732-char passage).
-    this.#indexPassage = db.prepare('INSERT INTO kb_fts (rowid, heading, text) VALUES (?, ?, ?)');
+    // costs twice the CPU of the same insert as its own statement (bench: ~150 vs ~75 µs per 732-char passage), and one
+    // INSERT … SELECT per source costs less again than one insert per passage (bench: writer share −8 %).
+    this.#indexPassages = db.prepare(
+      'INSERT INTO kb_fts (rowid, heading, text) SELECT id, heading, text FROM kb_passages WHERE id BETWEEN ? AND ?',
+    );
     this.#sourceBySha = db.prepare<[string], { id: number }>('SELECT id FROM kb_sources WHERE sha256 = ?');
     this.#sources = db.prepare<[], SourceRow>('SELECT * FROM kb_sources ORDER BY id');
     this.#source = db.prepare<[number], SourceRow>('SELECT * FROM kb_sources WHERE id = ?');
@@ -143,27 +142,37 @@ export class PassageRepository {
   }
 
   /**
-   * Inserts a passage and indexes it for lexical search; returns its id, or null when the same text is already
-   * stored (a duplicate). `textHash` is passageHash(passage.text). Runs inside the caller's transaction.
+   * Inserts a source's passages and indexes the new ones for lexical search. Returns each passage's id, or null where
+   * the same text is already stored (a duplicate). `hashOf(i)` is passageHash of passage i's text. Runs inside the
+   * caller's transaction.
    */
-  insertPassage(sourceId: number, passage: PreparedPassage, textHash: Uint8Array): number | null {
-    const result = this.#insertPassage.run(
-      sourceId,
-      passage.ordinal,
-      passage.documentId,
-      passage.title,
-      passage.url,
-      passage.sectionJson,
-      passage.heading,
-      passage.page,
-      passage.charStart,
-      passage.charEnd,
-      passage.text,
-      textHash,
-    );
-    if (result.changes !== 1) return null;
-    this.#indexPassage.run(result.lastInsertRowid, passage.heading, passage.text);
-    return Number(result.lastInsertRowid);
+  insertPassages(
+    sourceId: number,
+    passages: readonly PreparedPassage[],
+    hashOf: (index: number) => Uint8Array,
+  ): (number | null)[] {
+    const ids = passages.map((passage, i) => {
+      const result = this.#insertPassage.run(
+        sourceId,
+        passage.ordinal,
+        passage.documentId,
+        passage.title,
+        passage.url,
+        passage.sectionJson,
+        passage.heading,
+        passage.page,
+        passage.charStart,
+        passage.charEnd,
+        passage.text,
+        hashOf(i),
+      );
+      return result.changes === 1 ? Number(result.lastInsertRowid) : null;
+    });
+    // The new rows hold consecutive ids (rowids grow from the largest, and a skipped duplicate takes none), so one
+    // statement indexes exactly them, reading the text SQLite already holds rather than binding it a second time.
+    const added = ids.filter((id): id is number => id !== null);
+    if (added.length > 0) this.#indexPassages.run(added[0], added[added.length - 1]);
+    return ids;
   }
 
   setPassageCount(sourceId: number, count: number): void {

@@ -2,7 +2,7 @@ import type { Migration } from '../../store/migrations';
 
 /**
  * Schema of the "knowledge" domain. Passages are the unit of retrieval; FTS5 indexes them through an external-content
- * table: PassageRepository.insertPassage indexes each new passage in the same transaction (version 2), a trigger
+ * table: PassageRepository.insertPassages indexes each new passage in the same transaction (version 2), a trigger
  * removes the index entries of deleted passages. Vector tables are created per embedding model (see VectorStore), so vectors from
  * two models can never be mixed.
  */

@@ -34,30 +34,34 @@ export function chunkDocument(paragraphs: readonly ParsedParagraph[], options: C
     if (group.length > 0) packGroup(group, maxTokens, overlapTokens, chunks);
     group = [];
   };
-  let key = '';
   for (const paragraph of paragraphs) {
-    if (!paragraph.text.trim()) continue;
-    const paragraphKey = `${paragraph.page ?? ''}\u0000${paragraph.headingPath.join('\u0000')}`;
-    if (paragraphKey !== key) flush();
-    key = paragraphKey;
+    if (!paragraph.text) continue;
+    const last = group[group.length - 1];
+    if (last && !sameSection(last, paragraph)) flush();
     group.push(paragraph);
   }
   flush();
   return chunks;
 }
 
+function sameSection(a: ParsedParagraph, b: ParsedParagraph): boolean {
+  if (a.page !== b.page) return false;
+  if (a.headingPath === b.headingPath) return true;
+  return a.headingPath.length === b.headingPath.length && a.headingPath.every((h, i) => h === b.headingPath[i]);
+}
+
 function packGroup(group: ParsedParagraph[], maxTokens: number, overlapTokens: number, out: Chunk[]): void {
   const first = group[0]!;
   const pieces: Piece[] = [];
   group.forEach((paragraph, index) => {
-    const span = { text: paragraph.text, start: paragraph.start, end: paragraph.end };
-    if (estimateTokens(span.text) <= maxTokens) {
-      pieces.push({ ...span, paragraph: index });
+    // Object literals, not spreads: on bulk ingestion a spread here cost more than the rest of the packing.
+    if (estimateTokens(paragraph.text) <= maxTokens) {
+      pieces.push({ text: paragraph.text, start: paragraph.start, end: paragraph.end, paragraph: index });
       return;
     }
-    for (const sentence of splitSentences(span)) {
+    for (const sentence of splitSentences(paragraph)) {
       const parts = estimateTokens(sentence.text) <= maxTokens ? [sentence] : splitByLength(sentence, maxTokens * 4);
-      for (const part of parts) pieces.push({ ...part, paragraph: index });
+      for (const { text, start, end } of parts) pieces.push({ text, start, end, paragraph: index });
     }
   });
 

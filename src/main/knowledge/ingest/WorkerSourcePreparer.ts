@@ -2,6 +2,7 @@ import { AppError, CancelledError } from '../../errors/AppError';
 import { RequestWorker } from '../../workers/RequestWorker';
 import { findWorkerEntry } from '../../workers/startWorker';
 import type { ChunkOptions } from '../text/chunkDocument';
+import { unpackSource } from './packedSource';
 import type { PrepareReply, PrepareRequest } from './preparerProtocol';
 import type { PreparedSource } from './prepareSource';
 import type { SourcePreparer } from './SourcePreparer';
@@ -46,7 +47,7 @@ export class WorkerSourcePreparer implements SourcePreparer {
     );
     const answered = reply.then((answer) => {
       if (!answer.ok) throw new AppError(answer.error.code, answer.error.message);
-      return answer.source;
+      return unpackSource(answer.source);
     });
     if (!signal) return answered;
     return new Promise<PreparedSource>((resolve, reject) => {

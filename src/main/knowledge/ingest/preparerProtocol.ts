@@ -1,7 +1,7 @@
 /** Messages between WorkerSourcePreparer and its worker thread. */
 import type { SerializedError } from '../../workers/serializedError';
 import type { ChunkOptions } from '../text/chunkDocument';
-import type { PreparedSource } from './prepareSource';
+import type { PackedSource } from './packedSource';
 
 export interface PrepareRequest {
   id: number;
@@ -11,4 +11,4 @@ export interface PrepareRequest {
 }
 
 export type PrepareReply =
-  { id: number; ok: true; source: PreparedSource } | { id: number; ok: false; error: SerializedError };
+  { id: number; ok: true; source: PackedSource } | { id: number; ok: false; error: SerializedError };

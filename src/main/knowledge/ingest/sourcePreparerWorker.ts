@@ -4,6 +4,7 @@
  */
 import { parentPort } from 'node:worker_threads';
 import { serializeError } from '../../workers/serializedError';
+import { packSource } from './packedSource';
 import { prepareSource } from './prepareSource';
 import type { PrepareReply, PrepareRequest } from './preparerProtocol';
 
@@ -17,9 +18,11 @@ port.on('message', (request: PrepareRequest) => {
     let reply: PrepareReply;
     let transfer: ArrayBuffer[] = [];
     try {
-      const source = await prepareSource(request.raw, request.path, request.chunking);
-      reply = { id: request.id, ok: true, source };
-      transfer = [source.textHashes.buffer as ArrayBuffer];
+      const { packed, transfer: buffers } = packSource(
+        await prepareSource(request.raw, request.path, request.chunking),
+      );
+      reply = { id: request.id, ok: true, source: packed };
+      transfer = buffers;
     } catch (error) {
       reply = { id: request.id, ok: false, error: serializeError(error) };
     }

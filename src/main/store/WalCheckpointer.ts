@@ -16,11 +16,14 @@ export interface WalCheckpointer {
   close(): Promise<void>;
 }
 
-/** A PASSIVE checkpoint on the caller's connection and thread: done when the call returns. */
+/** A PASSIVE checkpoint on `db`'s connection: it never waits for other readers or writers, nor they for it. */
+export function checkpointPassive(db: Db): CheckpointResult {
+  const [result] = db.pragma('wal_checkpoint(PASSIVE)') as { log: number; checkpointed: number }[];
+  return { walPages: result?.log ?? 0, checkpointedPages: result?.checkpointed ?? 0 };
+}
+
+/** Checkpoints on the caller's connection and thread: done when the call returns. */
 export const inlineWalCheckpointer: WalCheckpointer = {
-  checkpoint: (db) => {
-    const [result] = db.pragma('wal_checkpoint(PASSIVE)') as { log: number; checkpointed: number }[];
-    return Promise.resolve({ walPages: result?.log ?? 0, checkpointedPages: result?.checkpointed ?? 0 });
-  },
+  checkpoint: (db) => Promise.resolve(checkpointPassive(db)),
   close: async () => undefined,
 };

@@ -11,7 +11,13 @@ describe('migrate', () => {
     ];
     expect(migrate(db, 'alpha', steps)).toBe(2);
     expect(migrate(db, 'alpha', steps)).toBe(0);
-    expect(migrate(db, 'beta', [steps[0]!].map((s) => ({ ...s, up: (d: typeof db) => d.exec('CREATE TABLE u (a)') })))).toBe(1);
+    expect(
+      migrate(
+        db,
+        'beta',
+        [steps[0]!].map((s) => ({ ...s, up: (d: typeof db) => d.exec('CREATE TABLE u (a)') })),
+      ),
+    ).toBe(1);
     const rows = db.prepare('SELECT domain, version FROM schema_migrations ORDER BY domain, version').all();
     expect(rows).toEqual([
       { domain: 'alpha', version: 1 },

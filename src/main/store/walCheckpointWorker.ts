@@ -6,6 +6,7 @@
 import Database from 'better-sqlite3';
 import { parentPort } from 'node:worker_threads';
 import { serializeError } from '../workers/serializedError';
+import { checkpointPassive } from './WalCheckpointer';
 import type { CheckpointReply, CheckpointRequest } from './walCheckpointProtocol';
 
 const port = parentPort;
@@ -17,9 +18,7 @@ port.on('message', ({ id, path }: CheckpointRequest) => {
     // fileMustExist: a store deleted meanwhile must not come back as an empty file.
     const db = new Database(path, { fileMustExist: true });
     try {
-      // PASSIVE never waits for the app's readers or writers, and they never wait for it.
-      const [result] = db.pragma('wal_checkpoint(PASSIVE)') as { busy: number; log: number; checkpointed: number }[];
-      reply = { id, ok: true, walPages: result?.log ?? 0, checkpointedPages: result?.checkpointed ?? 0 };
+      reply = { id, ok: true, ...checkpointPassive(db) };
     } finally {
       db.close();
     }

@@ -44,7 +44,7 @@ export class RequestWorker<Request extends { id: number }, Reply extends { id: n
     this.#settled();
   }
 
-  /** Resolves once no request is pending. */
+  /** Resolves once no request is pending (a forgotten one no longer counts, though the worker may still be on it). */
   idle(): Promise<void> {
     if (this.#pending.size === 0) return Promise.resolve();
     return new Promise((resolve) => this.#idleWaiters.push(resolve));

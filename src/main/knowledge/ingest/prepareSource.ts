@@ -1,6 +1,6 @@
+import { hash } from 'node:crypto';
 import type { ParsedSource, SourceFormat } from '../formats/ParsedSource';
 import { parseSource } from '../formats/readSource';
-import { hash } from 'node:crypto';
 import { headingOf, type PreparedPassage } from '../store/PassageRepository';
 import { chunkDocument, type ChunkOptions } from '../text/chunkDocument';
 

@@ -58,7 +58,7 @@ describe('top-level element filter for header-only reading', () => {
         filtered++;
         expect(cut.byteLength, file).toBeLessThan(bytes.byteLength);
       }
-      const headerOnly = parseDicom(bytes, { headerOnly: true, what: file });
+      const headerOnly = parseDicom(bytes, { headerOnly: true, what: file, dcmjsOnly: true });
       const full = parseDicom(bytes, { headerOnly: false, what: file });
       expect(comparable(headerOnly.modules), file).toBe(comparable(full.modules));
     }
@@ -103,14 +103,14 @@ describe('top-level element filter for header-only reading', () => {
     const tail = new DataView(cut.buffer, cut.byteOffset + cut.byteLength - 24, 24);
     expect([tail.getUint16(0, true), tail.getUint16(2, true)]).toEqual([0x7fe0, 0x0000]);
     expect([tail.getUint16(12, true), tail.getUint16(14, true)]).toEqual([0x7fe0, 0x0010]);
-    const headerOnly = parseDicom(bytes, { headerOnly: true });
+    const headerOnly = parseDicom(bytes, { headerOnly: true, dcmjsOnly: true });
     expect(comparable(headerOnly.modules)).toBe(comparable(parseDicom(bytes, { headerOnly: false }).modules));
   });
 
   it('drops every top-level element outside the mapping (private groups, acquisition parameters)', () => {
     const bytes = ctSmall();
     const cut = keepMappedOfExplicitLe(bytes)!;
-    const kept = parseDicom(cut, { headerOnly: true }).dataset;
+    const kept = parseDicom(cut, { headerOnly: true, dcmjsOnly: true }).dataset;
     const all = parseDicom(bytes, { headerOnly: false }).dataset;
     expect(Object.keys(kept).every((tag) => mappedTagNumbers.has(parseInt(tag, 16)))).toBe(true);
     expect(Object.keys(all).some((tag) => parseInt(tag.slice(0, 4), 16) % 2 === 1)).toBe(true); // private groups exist
@@ -148,7 +148,7 @@ describe.skipIf(!existsSync(shared))('nested filtering inside the sequences the 
   it('keeps per-frame functional groups and SR content items, with fewer elements in them', () => {
     for (const file of ['pydicom_data/eCT_Supplemental.dcm', 'pydicom_test_files/test-SR.dcm']) {
       const bytes = new Uint8Array(readFileSync(join(shared, file)));
-      const cut = parseDicom(cutOf(bytes), { headerOnly: true, what: file });
+      const cut = parseDicom(cutOf(bytes), { headerOnly: true, what: file, dcmjsOnly: true });
       const full = parseDicom(bytes, { headerOnly: false, what: file });
       expect(comparable(cut.modules), file).toBe(comparable(full.modules));
       expect(count(cut.dataset), file).toBeLessThan(count(full.dataset) * 0.8);

@@ -13,17 +13,17 @@ const longVrNames = ['OB', 'OD', 'OF', 'OL', 'OV', 'OW', 'SQ', 'UC', 'UN', 'UR',
 /** VRs with a 4-byte length, keyed by their two ASCII bytes as one number (no string per element). */
 const longVrCodes = new Set(longVrNames.map((vr) => (vr.charCodeAt(0) << 8) | vr.charCodeAt(1)));
 const longVrs = new Set(longVrNames);
-const undefinedLength = 0xffffffff;
-const maxDepth = 16;
+export const undefinedLength = 0xffffffff;
+export const maxDepth = 16;
 
-interface Walker {
+export interface Walker {
   view: DataView;
   littleEndian: boolean;
   explicit: boolean;
 }
 
 /** Offset just past the element starting at `offset`, or -1 when it runs past the buffer or is malformed. */
-function skipElement(w: Walker, offset: number, depth: number): number {
+export function skipElement(w: Walker, offset: number, depth: number): number {
   const { view, littleEndian } = w;
   if (offset + 8 > view.byteLength || depth > maxDepth) return -1;
   const group = view.getUint16(offset, littleEndian);
@@ -270,7 +270,7 @@ export function keepMappedElements(
   return o.concat();
 }
 
-function readTag(w: Walker, offset: number): number {
+export function readTag(w: Walker, offset: number): number {
   return ((w.view.getUint16(offset, w.littleEndian) << 16) | w.view.getUint16(offset + 2, w.littleEndian)) >>> 0;
 }
 

@@ -1,12 +1,14 @@
 /**
  * Bounded fuzzing of the parser and decoders with mutated real files: every outcome must be a decoded frame or an
- * error with a stable code — no crash, no hang, no unhandled rejection.
+ * error with a stable code — no crash, no hang, no unhandled rejection — and the direct header reader must agree with
+ * dcmjs on every mutated header.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AppError } from '../errors/AppError';
 import { decodeFrame } from './decodeFrame';
+import { Tag } from './dicomTags';
 import { parseDicom } from './readDicom';
 
 const root = resolve(import.meta.dirname, '../../..');
@@ -81,6 +83,19 @@ function mutate(source: Uint8Array, random: () => number): Uint8Array {
   }
 }
 
+/** A header-only read's modules (and whether Pixel Data was reached) or its error code, as one comparable string. */
+function headerOutcome(bytes: Uint8Array, dcmjsOnly: boolean): string {
+  try {
+    const parsed = parseDicom(bytes, { headerOnly: true, dcmjsOnly });
+    const modules = JSON.stringify(parsed.modules, (_key, v: unknown) =>
+      ArrayBuffer.isView(v) ? Array.from(v as Uint8Array) : v,
+    );
+    return `${modules} pixel data ${parsed.dataset[Tag.PixelData] !== undefined}`;
+  } catch (error) {
+    return error instanceof AppError ? error.code : `uncoded ${String(error)}`;
+  }
+}
+
 describe('parser and decoder fuzzing (bounded)', () => {
   const unhandled: unknown[] = [];
   const onUnhandled = (reason: unknown): void => {
@@ -98,14 +113,23 @@ describe('parser and decoder fuzzing (bounded)', () => {
       const random = prng(seed);
       const started = Date.now();
       const outcomes = new Map<string, number>();
+      const disagreements: string[] = [];
       let iterations = 0;
       while (Date.now() - started < budgetMs) {
         const input = inputs[iterations % inputs.length]!;
         const mutated = mutate(input, random);
         iterations++;
         let code = 'decoded';
+        const headerOnly = iterations % 4 === 0;
+        // Header-only reads: the direct reader and dcmjs agree on the modules or the error, mutation or not.
+        if (headerOnly) {
+          const direct = headerOutcome(mutated, false);
+          const dcmjs = headerOutcome(mutated, true);
+          if (direct !== dcmjs)
+            disagreements.push(`iteration ${iterations}: direct ${direct.slice(0, 80)}, dcmjs ${dcmjs.slice(0, 80)}`);
+        }
         try {
-          const parsed = parseDicom(mutated, { headerOnly: iterations % 4 === 0 });
+          const parsed = parseDicom(mutated, { headerOnly });
           if (!parsed.pixelDataRead) {
             code = 'header-only';
           } else {
@@ -124,6 +148,7 @@ describe('parser and decoder fuzzing (bounded)', () => {
       }
       await new Promise((r) => setTimeout(r, 50));
       expect(unhandled).toEqual([]);
+      expect(disagreements, `seed ${seed}`).toEqual([]);
       expect(iterations).toBeGreaterThan(100);
       // The mutations exercise both the happy path and several failure paths.
       expect(outcomes.size).toBeGreaterThanOrEqual(4);

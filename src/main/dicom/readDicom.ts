@@ -8,10 +8,12 @@ import {
   mappedTagNumbers,
   pixelDataTag,
   readModules,
+  Tag,
   transferSyntaxUidOf,
   type RawDataset,
 } from './dicomTags';
 import { fileMetaLayout, keepMappedElements } from './headerElementFilter';
+import { readMappedElements, type MappedElementSpec } from './readMappedElements';
 import { implicitVrLittleEndian, transferSyntaxInfo, type TransferSyntaxInfo } from './transferSyntax';
 
 interface DcmjsDict {
@@ -23,6 +25,7 @@ interface Logger {
 }
 interface Dcmjs {
   data: {
+    DicomMetaDictionary: { dictionary: Record<string, { vr?: string } | undefined> };
     DicomMessage: {
       readFile(
         buffer: ArrayBuffer,
@@ -119,6 +122,47 @@ function toArrayBuffer(bytes: Uint8Array): ArrayBuffer {
     : (bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer);
 }
 
+const hexKeys = new Map([...mappedTagNumbers].map((tag) => [tag, tag.toString(16).toUpperCase().padStart(8, '0')]));
+/** What the direct reader reads: the mapped tags, with dcmjs's dictionary VRs for Implicit VR datasets. */
+const mappedElementSpec: MappedElementSpec = {
+  keep: mappedTagNumbers,
+  hexKeys,
+  dictionaryVrs: new Map(
+    [...hexKeys].map(([tag, hex]) => [
+      tag,
+      dcmjs.data.DicomMetaDictionary.dictionary[`(${hex.slice(0, 4)},${hex.slice(4)})`]?.vr ?? '',
+    ]),
+  ),
+  stopAt: pixelDataTagNumber,
+  characterSetTag: parseInt(Tag.SpecificCharacterSet, 16),
+};
+
+/**
+ * The file meta group and the mapped dataset elements of a Part 10 header, read without dcmjs (readMappedElements.ts),
+ * or null when dcmjs must read it.
+ */
+export function readMappedHeader(bytes: Uint8Array): DcmjsDict | null {
+  const layout = fileMetaLayout(bytes);
+  const syntax = layout ? transferSyntaxInfo(layout.transferSyntaxUid) : null;
+  if (!layout || !syntax || syntax.uid === '1.2.840.10008.1.2.1.99') return null;
+  const meta = readMappedElements(
+    bytes,
+    preambleLength + 4,
+    { littleEndian: true, explicit: true },
+    mappedElementSpec,
+    layout.datasetStart,
+  );
+  // The syntax the dataset is read with must be the one dcmjs takes from the meta group, or dcmjs decides.
+  if (!meta || transferSyntaxUidOf(meta) !== layout.transferSyntaxUid) return null;
+  const dict = readMappedElements(
+    bytes,
+    layout.datasetStart,
+    { littleEndian: syntax.littleEndian, explicit: syntax.uid !== implicitVrLittleEndian },
+    mappedElementSpec,
+  );
+  return dict ? { meta, dict } : null;
+}
+
 /** The header with only the elements the tag mapping reads, when that is safe to cut. */
 function withMappedElementsOnly(bytes: Uint8Array): Uint8Array {
   const layout = fileMetaLayout(bytes);
@@ -136,11 +180,20 @@ function withMappedElementsOnly(bytes: Uint8Array): Uint8Array {
 }
 
 /**
- * Parses DICOM bytes with dcmjs into typed modules. `headerOnly` stops at the Pixel Data element (the index never
- * reads pixels); otherwise the pixel data is kept as views of `bytes` (no copy).
+ * Parses DICOM bytes into typed modules. `headerOnly` stops at the Pixel Data element (the index never reads pixels)
+ * and reads the mapped elements directly where it can (readMappedElements.ts), with dcmjs otherwise; a full parse
+ * (dcmjs) keeps the pixel data as views of `bytes` (no copy).
  * Throws DicomError NOT_DICOM / DICOM_TRUNCATED / DICOM_MALFORMED with what was found.
  */
-export function parseDicom(bytes: Uint8Array, options: { headerOnly: boolean; what?: string }): ParsedDicom {
+export function parseDicom(
+  bytes: Uint8Array,
+  options: {
+    headerOnly: boolean;
+    what?: string;
+    /** Header-only reads with dcmjs even where the direct reader could (the reference it is tested against). */
+    dcmjsOnly?: boolean;
+  },
+): ParsedDicom {
   const what = options.what ?? 'file';
   let input = bytes;
   let hasPreamble = true;
@@ -155,6 +208,8 @@ export function parseDicom(bytes: Uint8Array, options: { headerOnly: boolean; wh
     input = synthetic;
     hasPreamble = false;
   }
+  const direct = options.headerOnly && hasPreamble && !options.dcmjsOnly ? readMappedHeader(input) : null;
+  if (direct) return toParsedDicom(direct, hasPreamble);
   if (options.headerOnly && hasPreamble) input = withMappedElementsOnly(input);
   let parsed: DcmjsDict;
   try {
@@ -177,6 +232,10 @@ export function parseDicom(bytes: Uint8Array, options: { headerOnly: boolean; wh
       cause: error,
     });
   }
+  return toParsedDicom(parsed, hasPreamble);
+}
+
+function toParsedDicom(parsed: DcmjsDict, hasPreamble: boolean): ParsedDicom {
   const transferSyntax = transferSyntaxInfo(transferSyntaxUidOf(parsed.meta));
   const modules = readModules(parsed.meta, parsed.dict, {
     littleEndian: transferSyntax?.littleEndian ?? true,

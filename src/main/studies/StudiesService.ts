@@ -155,7 +155,7 @@ export class StudiesService {
         onCommitted: (studyInstanceUids) => this.#bus.emit('studies.changed', { studyInstanceUids }),
       },
       // Enough headers in flight to keep every worker busy across its round trips.
-      { readAhead: Math.max(8, 4 * this.#pixels.concurrency), ...this.#importer },
+      { readAhead: Math.max(16, 4 * this.#pixels.concurrency), ...this.#importer },
       (file, known) => this.#pixels.run('header', { path: file, known }, { priority: 'bulk', signal }),
     );
   }

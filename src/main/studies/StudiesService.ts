@@ -21,6 +21,7 @@ import { DicomError } from '../dicom/dicomErrors';
 import type { FrameImage } from '../dicom/frameImage';
 import { windowFromRange, type Window } from '../dicom/pixelTransforms';
 import { transferSyntaxInfo } from '../dicom/transferSyntax';
+import { batchedHeaderReader } from './batchedHeaderReader';
 import { importStudies, type ImporterSettings } from './importStudies';
 import { LruCache } from './LruCache';
 import { InlinePixelExecutor, type PixelExecutor, type TaskPriority } from './pixels/PixelExecutor';
@@ -50,6 +51,8 @@ export interface RenderedModelImage extends ModelImage {
 }
 
 const samplesImportedKey = 'bundledSamplesImported';
+/** Files per header-reading task of an import (~2.5 ms of work in a worker; a frame request waits behind two). */
+const headerBatchSize = 16;
 
 function notFound(what: string, uid: string): AppError {
   return new AppError('NOT_FOUND', `studies: expected a known ${what}, found "${uid}"`);
@@ -154,9 +157,9 @@ export class StudiesService {
         onProgress: (event) => this.#bus.emit('studies.importProgress', { runId, ...event }),
         onCommitted: (studyInstanceUids) => this.#bus.emit('studies.changed', { studyInstanceUids }),
       },
-      // Enough headers in flight to keep every worker busy across its round trips.
-      { readAhead: Math.max(16, 4 * this.#pixels.concurrency), ...this.#importer },
-      (file, known) => this.#pixels.run('header', { path: file, known }, { priority: 'bulk', signal }),
+      // Two batches in flight per thread: one being read while the answer to the other is indexed.
+      { readAhead: 2 * headerBatchSize * this.#pixels.concurrency, ...this.#importer },
+      batchedHeaderReader(this.#pixels, { batchSize: headerBatchSize, signal }),
     );
   }
 

@@ -11,12 +11,6 @@ export interface PixelPoolOptions {
   size?: number;
   /** The worker entry (a built .js or a .ts source). Defaults to the one next to this module, built or source. */
   entry?: string;
-  /**
-   * Bulk tasks (import header reads, ~0.2 ms each) one worker holds at once, so that it never idles while its answers
-   * wait for the main thread's next turn (a batch commit, say). A frame request waits behind at most that many.
-   * Defaults to 16.
-   */
-  bulkTasksPerWorker?: number;
 }
 
 interface Job {
@@ -63,7 +57,6 @@ export class PixelPool implements PixelExecutor {
   readonly size: number;
   readonly concurrency: number;
   readonly #entry: string;
-  readonly #bulkTasksPerWorker: number;
   readonly #slots: Slot[] = [];
   readonly #queues: Record<TaskPriority, Job[]> = { interactive: [], background: [], bulk: [] };
   #nextId = 1;
@@ -73,7 +66,6 @@ export class PixelPool implements PixelExecutor {
     this.size = Math.max(1, Math.floor(options.size ?? availableParallelism() - 1));
     this.concurrency = this.size;
     this.#entry = options.entry ?? defaultPixelWorkerEntry();
-    this.#bulkTasksPerWorker = Math.max(1, options.bulkTasksPerWorker ?? 16);
   }
 
   run<T extends TaskName>(task: T, args: TaskArgs[T], options: TaskOptions): Promise<TaskResults[T]> {
@@ -176,13 +168,9 @@ export class PixelPool implements PixelExecutor {
     if (warm) return warm;
     if (free.length > 0) return free[0]!;
     if (this.#slots.length < this.size) return this.#spawn();
-    // Bulk tasks queue behind one another in a worker, up to #bulkTasksPerWorker (see the option).
+    // Bulk tasks (small header reads) may queue behind one another in a worker, so no worker idles on a round trip.
     if (job.priority === 'bulk') {
-      return (
-        this.#slots.find(
-          (s) => s.jobs.size < this.#bulkTasksPerWorker && [...s.jobs.values()].every((j) => j.priority === 'bulk'),
-        ) ?? null
-      );
+      return this.#slots.find((s) => s.jobs.size === 1 && [...s.jobs.values()][0]!.priority === 'bulk') ?? null;
     }
     return null;
   }

@@ -16,6 +16,7 @@ import { readDicomFile, type ParsedDicom } from '../../dicom/readDicom';
 import { encodePng, fitSize, resize } from '../../dicom/renderPng';
 import { readHeaderRecord, type HeaderRecord, type KnownFileInfo } from '../headerRecord';
 import { LruCache } from '../LruCache';
+import { serializeError, type SerializedError } from '../../workers/serializedError';
 
 /** Where a frame's pixels are: an indexed DICOM file or a plain PNG/JPEG image study. */
 export interface PixelSource {
@@ -70,16 +71,26 @@ export interface HeaderArgs {
   known?: KnownFileInfo;
 }
 
-export type TaskName = 'decode' | 'render' | 'header';
+/** Several files' header reads in one task (an import's batch). */
+export interface HeadersArgs {
+  files: HeaderArgs[];
+}
+
+/** One file of a batch: its record, or why it has none (the error as it crosses threads). */
+export type HeaderOutcome = { ok: true; record: HeaderRecord } | { ok: false; error: SerializedError };
+
+export type TaskName = 'decode' | 'render' | 'header' | 'headers';
 export interface TaskArgs {
   decode: DecodeArgs;
   render: RenderArgs;
   header: HeaderArgs;
+  headers: HeadersArgs;
 }
 export interface TaskResults {
   decode: FramePayload;
   render: ModelImage;
   header: HeaderRecord;
+  headers: HeaderOutcome[];
 }
 
 /** What a task may keep between calls (parsed files, for the frames of a multi-frame object) and how it stops. */
@@ -210,6 +221,28 @@ export function headerTask(context: TaskContext, args: HeaderArgs): Promise<Head
   return readHeaderRecord(args.path, args.known, { blockingReads: context.blockingReads });
 }
 
+/**
+ * Reads a batch of headers: one after another with blocking reads in a worker, all at once with asynchronous reads
+ * inline (where the reads overlap in libuv's pool). A file's failure is its outcome; a cancel fails the batch.
+ */
+export async function headersTask(context: TaskContext, args: HeadersArgs): Promise<HeaderOutcome[]> {
+  const read = async (file: HeaderArgs): Promise<HeaderOutcome> => {
+    context.checkCancelled();
+    try {
+      return {
+        ok: true,
+        record: await readHeaderRecord(file.path, file.known, { blockingReads: context.blockingReads }),
+      };
+    } catch (error) {
+      return { ok: false, error: serializeError(error) };
+    }
+  };
+  if (!context.blockingReads) return Promise.all(args.files.map(read));
+  const outcomes: HeaderOutcome[] = [];
+  for (const file of args.files) outcomes.push(await read(file));
+  return outcomes;
+}
+
 /** Runs one named task. */
 export function runTask<T extends TaskName>(context: TaskContext, task: T, args: TaskArgs[T]): Promise<TaskResults[T]> {
   switch (task) {
@@ -219,7 +252,9 @@ export function runTask<T extends TaskName>(context: TaskContext, task: T, args:
       return renderTask(context, args as RenderArgs) as Promise<TaskResults[T]>;
     case 'header':
       return headerTask(context, args as HeaderArgs) as Promise<TaskResults[T]>;
+    case 'headers':
+      return headersTask(context, args as HeadersArgs) as Promise<TaskResults[T]>;
     default:
-      throw new Error(`pixel task: expected decode, render or header, found ${String(task)}`);
+      throw new Error(`pixel task: expected decode, render, header or headers, found ${String(task)}`);
   }
 }

@@ -27,7 +27,8 @@ type Views = Record<string, unknown>;
  * worker's parse cache, Node's shared Buffer pool — is copied out), and those buffers to transfer.
  */
 export function ownedBuffers(result: unknown): { value: unknown; transfer: ArrayBuffer[] } {
-  if (!result || typeof result !== 'object') return { value: result, transfer: [] };
+  // Plain data (a batch of header outcomes) has no pixel arrays to own.
+  if (!result || typeof result !== 'object' || Array.isArray(result)) return { value: result, transfer: [] };
   const transfer = new Set<ArrayBuffer>();
   const own = <V extends ArrayBufferView>(view: V): V => {
     const whole =

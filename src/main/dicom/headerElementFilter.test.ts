@@ -1,28 +1,14 @@
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { comparable, projectRoot, realDicomFiles, sharedDicomRoot } from './testing/realDicomFiles';
 import { mappedSequenceTagNumbers, mappedTagNumbers, readDicomdirEntries, Tag } from './dicomTags';
 import { fileMetaLayout, keepMappedElements } from './headerElementFilter';
 import { parseDicom } from './readDicom';
 
-const root = resolve(import.meta.dirname, '../../..');
-const shared = resolve(root, '../shared/data/dicom');
-
-function walk(dir: string): string[] {
-  return readdirSync(dir).flatMap((name) =>
-    statSync(join(dir, name)).isDirectory() ? walk(join(dir, name)) : [join(dir, name)],
-  );
-}
-
-const files = [
-  ...walk(join(root, 'resources/sample-studies')),
-  ...walk(join(root, 'tests/fixtures/dicom')),
-  ...(existsSync(shared) ? walk(shared) : []),
-].filter((f) => readFileSync(f).subarray(128, 132).toString('latin1') === 'DICM');
-
-/** Typed arrays (palette data) compared by content, everything else by value. */
-const comparable = (value: unknown): string =>
-  JSON.stringify(value, (_key, v: unknown) => (ArrayBuffer.isView(v) ? Array.from(v as Uint8Array) : v));
+const root = projectRoot;
+const shared = sharedDicomRoot;
+const files = realDicomFiles();
 
 const ctSmall = (): Uint8Array =>
   new Uint8Array(readFileSync(join(root, 'resources/sample-studies/pydicom/CT_small.dcm')));

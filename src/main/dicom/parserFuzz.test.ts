@@ -10,6 +10,7 @@ import { AppError } from '../errors/AppError';
 import { decodeFrame } from './decodeFrame';
 import { Tag } from './dicomTags';
 import { parseDicom } from './readDicom';
+import { comparable } from './testing/realDicomFiles';
 
 const root = resolve(import.meta.dirname, '../../..');
 const shared = resolve(root, '../shared/data/dicom');
@@ -87,10 +88,7 @@ function mutate(source: Uint8Array, random: () => number): Uint8Array {
 function headerOutcome(bytes: Uint8Array, dcmjsOnly: boolean): string {
   try {
     const parsed = parseDicom(bytes, { headerOnly: true, dcmjsOnly });
-    const modules = JSON.stringify(parsed.modules, (_key, v: unknown) =>
-      ArrayBuffer.isView(v) ? Array.from(v as Uint8Array) : v,
-    );
-    return `${modules} pixel data ${parsed.dataset[Tag.PixelData] !== undefined}`;
+    return `${comparable(parsed.modules)} pixel data ${parsed.dataset[Tag.PixelData] !== undefined}`;
   } catch (error) {
     return error instanceof AppError ? error.code : `uncoded ${String(error)}`;
   }

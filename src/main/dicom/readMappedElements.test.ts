@@ -3,31 +3,15 @@
  * the import reads), and crafted headers for what the real files do not carry (character sets, UN elements, unclean
  * numbers, empty functional-group items, truncation).
  */
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { existsSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { comparable, realDicomFiles, sharedDicomRoot } from './testing/realDicomFiles';
 import { DicomError } from './dicomErrors';
 import { Tag } from './dicomTags';
 import { parseDicom, readMappedHeader, type ParsedDicom } from './readDicom';
 
-const root = resolve(import.meta.dirname, '../../..');
-const shared = resolve(root, '../shared/data/dicom');
-
-function walk(dir: string): string[] {
-  return readdirSync(dir).flatMap((name) =>
-    statSync(join(dir, name)).isDirectory() ? walk(join(dir, name)) : [join(dir, name)],
-  );
-}
-
-const files = [
-  ...walk(join(root, 'resources/sample-studies')),
-  ...walk(join(root, 'tests/fixtures/dicom')),
-  ...(existsSync(shared) ? walk(shared) : []),
-].filter((f) => readFileSync(f).subarray(128, 132).toString('latin1') === 'DICM');
-
-/** Typed arrays (palette data) compared by content, everything else by value. */
-const comparable = (value: unknown): string =>
-  JSON.stringify(value, (_key, v: unknown) => (ArrayBuffer.isView(v) ? Array.from(v as Uint8Array) : v));
+const shared = sharedDicomRoot;
+const files = realDicomFiles();
 
 type Outcome = { modules: string; pixelDataReached: boolean } | { code: string };
 

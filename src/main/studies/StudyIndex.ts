@@ -115,6 +115,12 @@ function escapeLike(text: string): string {
 export class StudyIndex {
   readonly #db: Db;
   readonly #statements;
+  /**
+   * Study and series rows upserted in the running transaction, with the values they were upserted with: the same
+   * values again (every other instance of a series) would change nothing, so the statement is skipped. Only inside a
+   * transaction, where nothing else can change those rows in between.
+   */
+  #upserted: Map<string, string> | null = null;
 
   constructor(db: Db) {
     this.#db = db;
@@ -202,32 +208,56 @@ export class StudyIndex {
       return { outcome: 'present', indexedPath: existing.path };
     }
     const { patient, study, series, instance } = record;
-    s.insertStudy.run({
-      uid: study.uid,
-      kind: record.kind,
-      patientName: patient.name,
-      patientNameRaw: patient.nameRaw,
-      patientId: patient.id,
-      birthDate: patient.birthDate,
-      sex: patient.sex,
-      date: study.date,
-      time: study.time,
-      accession: study.accessionNumber,
-      description: study.description,
-      searchText: [patient.name, patient.nameRaw, patient.id, study.accessionNumber ?? '', study.description]
-        .join(' ')
-        .toLowerCase(),
-      importedAt: new Date().toISOString(),
-    });
-    s.insertSeries.run({
-      uid: series.uid,
-      studyUid: study.uid,
-      modality: series.modality,
-      seriesNumber: series.seriesNumber,
-      description: series.description,
-      bodyPart: series.bodyPart,
-      isReport: series.isReport ? 1 : 0,
-    });
+    const studyValues = JSON.stringify([
+      record.kind,
+      patient.name,
+      patient.nameRaw,
+      patient.id,
+      patient.birthDate,
+      patient.sex,
+      study.date,
+      study.time,
+      study.accessionNumber,
+      study.description,
+    ]);
+    if (!this.#alreadyUpserted(`study ${study.uid}`, studyValues)) {
+      s.insertStudy.run({
+        uid: study.uid,
+        kind: record.kind,
+        patientName: patient.name,
+        patientNameRaw: patient.nameRaw,
+        patientId: patient.id,
+        birthDate: patient.birthDate,
+        sex: patient.sex,
+        date: study.date,
+        time: study.time,
+        accession: study.accessionNumber,
+        description: study.description,
+        searchText: [patient.name, patient.nameRaw, patient.id, study.accessionNumber ?? '', study.description]
+          .join(' ')
+          .toLowerCase(),
+        importedAt: new Date().toISOString(),
+      });
+    }
+    const seriesValues = JSON.stringify([
+      study.uid,
+      series.modality,
+      series.seriesNumber,
+      series.description,
+      series.bodyPart,
+      series.isReport,
+    ]);
+    if (!this.#alreadyUpserted(`series ${series.uid}`, seriesValues)) {
+      s.insertSeries.run({
+        uid: series.uid,
+        studyUid: study.uid,
+        modality: series.modality,
+        seriesNumber: series.seriesNumber,
+        description: series.description,
+        bodyPart: series.bodyPart,
+        isReport: series.isReport ? 1 : 0,
+      });
+    }
     s.insertInstance.run({
       sopUid: instance.sopUid,
       seriesUid: series.uid,
@@ -289,7 +319,20 @@ export class StudyIndex {
 
   /** Runs `work` in one transaction (a batch of an import). */
   transaction<T>(work: () => T): T {
-    return this.#db.transaction(work)();
+    this.#upserted = new Map();
+    try {
+      return this.#db.transaction(work)();
+    } finally {
+      this.#upserted = null;
+    }
+  }
+
+  /** Whether `key` was upserted with exactly `values` earlier in this transaction (and records it now if not). */
+  #alreadyUpserted(key: string, values: string): boolean {
+    if (!this.#upserted) return false;
+    if (this.#upserted.get(key) === values) return true;
+    this.#upserted.set(key, values);
+    return false;
   }
 
   listStudies(query: StudyQuery): StudySummary[] {

@@ -44,29 +44,33 @@ const decodersByCharset = new Map<string, InstanceType<typeof TextDecoder>>([
 ]);
 
 const vmDelimiter = '\\';
-/** Every VR of PS3.5 6.2, keyed by its two ASCII bytes as one number. */
-const knownVrCodes = new Set(
-  'AE AS AT CS DA DS DT FD FL IS LO LT OB OD OF OL OV OW PN SH SL SQ SS ST SV TM UC UI UL UN UR US UT UV'
-    .split(' ')
-    .map((vr) => (vr.charCodeAt(0) << 8) | vr.charCodeAt(1)),
-);
+const unknownVr = 0;
+const shortVr = 1;
 /** VRs with a 4-byte length in Explicit VR (PS3.5 7.1.2). */
-const longVrs = new Set(['OB', 'OD', 'OF', 'OL', 'OV', 'OW', 'SQ', 'UC', 'UN', 'UR', 'UT', 'SV', 'UV']);
+const longVr = 2;
+/** Every VR of PS3.5 6.2, keyed by its two ASCII bytes as one number: short or long length, or unknown (0). */
+const vrKinds = new Uint8Array(0x10000);
+for (const vr of 'AE AS AT CS DA DS DT FD FL IS LO LT PN SH SL SS ST TM UI UL US'.split(' ')) {
+  vrKinds[(vr.charCodeAt(0) << 8) | vr.charCodeAt(1)] = shortVr;
+}
+for (const vr of 'OB OD OF OL OV OW SQ SV UC UN UR UT UV'.split(' ')) {
+  vrKinds[(vr.charCodeAt(0) << 8) | vr.charCodeAt(1)] = longVr;
+}
 
 interface Reader extends Walker {
   bytes: Uint8Array;
+  /** The same bytes as a Buffer, for its native Latin-1 decoding. */
+  buffer: Buffer;
   spec: MappedElementSpec;
   decoder: InstanceType<typeof TextDecoder>;
 }
 
-/** Bytes as one char code each, as dcmjs's `readAsciiString` reads them. */
+/**
+ * Bytes as one char code each, as dcmjs's `readAsciiString` reads them (Node's "latin1" is exactly that: byte n is
+ * U+00nn, unlike TextDecoder's windows-1252).
+ */
 function ascii(r: Reader, start: number, length: number): string {
-  let out = '';
-  // Chunked so that very long values do not overflow the argument list.
-  for (let p = start; p < start + length; p += 4096) {
-    out += String.fromCharCode.apply(null, r.bytes.subarray(p, Math.min(start + length, p + 4096)) as never);
-  }
-  return out;
+  return r.buffer.toString('latin1', start, start + length);
 }
 
 /** dcmjs `dropPadByte`: a multi-valued element's odd-length last value loses a trailing pad character. */
@@ -252,37 +256,41 @@ function readElements(r: Reader, start: number, limit: number | null, depth: num
       dataset[spec.hexKeys.get(tag)!] = {};
       return [dataset, p];
     }
-    // An element dcmjs would reject (a VR that does not exist) is for dcmjs to name, kept or not.
-    if (r.explicit && tag >>> 16 !== 0xfffe && !knownVrCodes.has((view.getUint8(p + 4) << 8) | view.getUint8(p + 5))) {
-      throw leaveToDcmjs;
+    let valueStart: number;
+    let length: number;
+    let vrCode = 0;
+    if (r.explicit && tag >>> 16 !== 0xfffe) {
+      vrCode = (r.bytes[p + 4]! << 8) | r.bytes[p + 5]!;
+      const kind = vrKinds[vrCode];
+      // An element dcmjs would reject (a VR that does not exist) is for dcmjs to name, kept or not.
+      if (kind === unknownVr) throw leaveToDcmjs;
+      if (kind === longVr) {
+        if (p + 12 > view.byteLength) throw leaveToDcmjs;
+        length = view.getUint32(p + 8, le);
+        valueStart = p + 12;
+      } else {
+        length = view.getUint16(p + 6, le);
+        valueStart = p + 8;
+      }
+    } else {
+      length = view.getUint32(p + 4, le);
+      valueStart = p + 8;
     }
-    const end = skipElement(r, p, depth);
-    if (end < 0) throw leaveToDcmjs;
+    const end = length === undefinedLength || tag >>> 16 === 0xfffe ? skipElement(r, p, depth) : valueStart + length;
+    if (end < 0 || end > view.byteLength) throw leaveToDcmjs;
     if (!spec.keep.has(tag)) {
       p = end;
       continue;
     }
-    let vr: string;
-    let valueStart: number;
-    let length: number;
-    if (r.explicit) {
-      vr = String.fromCharCode(view.getUint8(p + 4), view.getUint8(p + 5));
-      const long = longVrs.has(vr);
-      length = long ? view.getUint32(p + 8, le) : view.getUint16(p + 6, le);
-      valueStart = p + (long ? 12 : 8);
-      if (vr === 'UN') {
-        vr = spec.dictionaryVrs.get(tag) ?? '';
-        if (length === undefinedLength || vr === 'SQ') throw leaveToDcmjs;
-        const value = readUnknownAs(r, vr, valueStart, length);
-        if (tag === spec.characterSetTag) selectCharacterSet(r, value);
-        dataset[spec.hexKeys.get(tag)!] = { vr, Value: value };
-        p = end;
-        continue;
-      }
-    } else {
+    let vr = vrCode ? String.fromCharCode(vrCode >>> 8, vrCode & 0xff) : (spec.dictionaryVrs.get(tag) ?? '');
+    if (vr === 'UN') {
       vr = spec.dictionaryVrs.get(tag) ?? '';
-      length = view.getUint32(p + 4, le);
-      valueStart = p + 8;
+      if (length === undefinedLength || vr === 'SQ') throw leaveToDcmjs;
+      const value = readUnknownAs(r, vr, valueStart, length);
+      if (tag === spec.characterSetTag) selectCharacterSet(r, value);
+      dataset[spec.hexKeys.get(tag)!] = { vr, Value: value };
+      p = end;
+      continue;
     }
     let value: unknown;
     if (vr === 'SQ') {
@@ -309,7 +317,8 @@ export function readMappedElements(
   end: number | null = null,
 ): RawDataset | null {
   const view = new DataView(bytes.buffer, bytes.byteOffset, end ?? bytes.byteLength);
-  const reader: Reader = { view, bytes, spec, decoder: latin1, ...syntax };
+  const buffer = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const reader: Reader = { view, bytes, buffer, spec, decoder: latin1, ...syntax };
   try {
     return readElements(reader, start, end, 0)[0];
   } catch (error) {

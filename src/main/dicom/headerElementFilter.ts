@@ -34,8 +34,13 @@ export function skipElement(w: Walker, offset: number, depth: number): number {
     // Item-level tags are always implicit (PS3.5 7.5).
     length = view.getUint32(offset + 4, littleEndian);
     valueStart = offset + 8;
-    if (element === 0xe000 && length === undefinedLength) return skipUntil(w, valueStart, 0xe00d, depth + 1);
-    return element === 0xe000 ? valueStart + length : valueStart;
+    if (element === 0xe000 && length === undefinedLength) {
+      // Only where dcmjs would end the item too: else the item is malformed in a way the two walks read differently.
+      const walked = skipUntil(w, valueStart, 0xe00d, depth + 1);
+      return walked >= 0 && walked === dcmjsItemEnd(w, valueStart) ? walked : -1;
+    }
+    // A delimiter is consumed by the walk it closes (skipUntil); met anywhere else, the header is malformed.
+    return element === 0xe000 ? valueStart + length : -1;
   }
   if (w.explicit) {
     const a = view.getUint8(offset + 4);
@@ -58,17 +63,60 @@ export function skipElement(w: Walker, offset: number, depth: number): number {
   return end <= view.byteLength ? end : -1;
 }
 
-/** Skips elements/items until the (FFFE,`delimiter`) item that closes them; returns the offset after it. */
+/**
+ * Skips elements/items until the (FFFE,`delimiter`) item that closes them; returns the offset after it. A sequence
+ * (delimiter E0DD) holds only items.
+ */
 function skipUntil(w: Walker, offset: number, delimiter: number, depth: number): number {
   let p = offset;
   while (p + 8 <= w.view.byteLength) {
-    if (w.view.getUint16(p, w.littleEndian) === 0xfffe && w.view.getUint16(p + 2, w.littleEndian) === delimiter) {
-      return p + 8;
-    }
+    const group = w.view.getUint16(p, w.littleEndian);
+    const element = w.view.getUint16(p + 2, w.littleEndian);
+    if (group === 0xfffe && element === delimiter) return p + 8;
+    if (delimiter === 0xe0dd && (group !== 0xfffe || element !== 0xe000)) return -1;
     p = skipElement(w, p, depth);
     if (p < 0) return -1;
   }
   return -1;
+}
+
+/**
+ * Where dcmjs ends an undefined-length item whose content starts at `start` (the offset after its delimiter), or -1
+ * where it would read past the bytes or misread the item. dcmjs does not walk the item's elements: it scans two bytes
+ * at a time for (FFFE,E00D) with length 0, counting the undefined-length items nested in it, and parses the bytes it
+ * counted on the way (SequenceOfItems.readBytes). Its count falls short of the bytes it passed at an (FFFE,E00D) with
+ * a length, and it then parses a shifted slice: -1 too. On a well-formed item this is where the element walk ends;
+ * where the two differ, the walks here give the item to dcmjs whole.
+ */
+export function dcmjsItemEnd(w: Walker, start: number): number {
+  const { view, littleEndian } = w;
+  let p = start;
+  let counted = 0;
+  let nested = 0;
+  for (;;) {
+    if (p + 2 > view.byteLength) return -1;
+    const group = view.getUint16(p, littleEndian);
+    p += 2;
+    if (group !== 0xfffe) {
+      counted += 2;
+      continue;
+    }
+    if (p + 6 > view.byteLength) return -1;
+    const element = view.getUint16(p, littleEndian);
+    const length = view.getUint32(p + 2, littleEndian);
+    if (element === 0xe00d) {
+      p += 2;
+      if (length !== 0) return -1; // dcmjs counts 2 of the 4 bytes it passed: its item slice is shifted
+      if (--nested < 0) return counted === p - 4 - start ? p + 4 : -1;
+      counted += 4;
+    } else if (element === 0xe000) {
+      p += 2;
+      counted += 4;
+      if (length === undefinedLength) nested++;
+    } else {
+      counted += 2; // the next scan starts at the element half, as dcmjs's does
+    }
+  }
 }
 
 /** The filtered header being built: views of the source bytes and synthetic sequence/item headers. */
@@ -206,7 +254,7 @@ function filterSequence(o: Output, f: Filter, p: number, depth: number): number 
     const itemStart = q + 8;
     const endItem = o.header(0xfffe, 0xe000, 'item');
     q = filterElements(o, f, itemStart, itemLength === undefinedLength ? null : itemStart + itemLength, depth + 1);
-    if (q < 0) return fail();
+    if (q < 0 || (itemLength === undefinedLength && q !== dcmjsItemEnd(w, itemStart))) return fail();
     endItem();
   }
   endSequence();

@@ -216,6 +216,45 @@ describe('direct reader of the mapped header elements', () => {
     expect(outcome(cut, false)).toEqual(outcome(cut, true));
   });
 
+  it('leaves a stray delimiter, or an item dcmjs would end elsewhere, to dcmjs (spliced or corrupted headers)', () => {
+    const delimiter = (element: number, length: number): Uint8Array => {
+      const bytes = new Uint8Array(8);
+      const view = new DataView(bytes.buffer);
+      view.setUint16(0, 0xfffe, true);
+      view.setUint16(2, element, true);
+      view.setUint32(4, length, true);
+      return bytes;
+    };
+    const undefinedItem = (content: Uint8Array[], end: Uint8Array): Uint8Array =>
+      concat([delimiter(0xe000, 0xffffffff), ...content, end]);
+    const undefinedSequence = (tag: string, items: Uint8Array[]): Uint8Array =>
+      concat([el(tag, 'SQ', new Uint8Array(0), 0xffffffff), ...items, delimiter(0xe0dd, 0)]);
+    const codes = '00400260'; // Performed Protocol Code Sequence: nothing the mapping reads
+    const wellFormed = part10([
+      ...identity,
+      undefinedSequence(codes, [undefinedItem([el(Tag.CodeValue, 'SH', 'X1')], delimiter(0xe00d, 0))]),
+      el(Tag.PatientName, 'PN', 'Doe^Jane'),
+    ]);
+    expect(readMappedHeader(wellFormed)).not.toBeNull();
+    const cases = {
+      'a stray item delimiter after the sequence': part10([
+        ...identity,
+        undefinedSequence(codes, [undefinedItem([el(Tag.CodeValue, 'SH', 'X1')], delimiter(0xe00d, 0))]),
+        delimiter(0xe00d, 0),
+        el(Tag.PatientName, 'PN', 'Doe^Jane'),
+      ]),
+      'an item delimiter with a length': part10([
+        ...identity,
+        undefinedSequence(codes, [undefinedItem([el(Tag.CodeValue, 'SH', 'X1')], delimiter(0xe00d, 4))]),
+        el(Tag.PatientName, 'PN', 'Doe^Jane'),
+      ]),
+    };
+    for (const [what, bytes] of Object.entries(cases)) {
+      expect(readMappedHeader(bytes), what).toBeNull();
+      expect(outcome(bytes, false), what).toEqual(outcome(bytes, true));
+    }
+  });
+
   it('records the Pixel Data element without reading its value', () => {
     const pixels = new Uint8Array(4 * 4 * 2);
     const bytes = part10([...identity, us(Tag.Rows, 4), us(Tag.Columns, 4), el(Tag.PixelData, 'OW', pixels)]);

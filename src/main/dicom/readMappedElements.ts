@@ -15,7 +15,7 @@
  * (dcmjs decodes items as Latin-1), and items that carry none of the kept elements stay in place.
  */
 import type { RawDataset } from './dicomTags';
-import { maxDepth, readTag, skipElement, undefinedLength, type Walker } from './headerElementFilter';
+import { dcmjsItemEnd, maxDepth, readTag, skipElement, undefinedLength, type Walker } from './headerElementFilter';
 
 export interface MappedElementSpec {
   /** Tags (`group << 16 | element`, unsigned) to read; everything else is skipped unread. */
@@ -223,6 +223,8 @@ function readItems(r: Reader, valueStart: number, length: number, depth: number)
       itemLength === undefinedLength ? null : itemStart + itemLength,
       depth + 1,
     );
+    // An item whose end dcmjs would find elsewhere is malformed: dcmjs reads the file.
+    if (itemLength === undefinedLength && end !== dcmjsItemEnd(r, itemStart)) throw leaveToDcmjs;
     items.push(item);
     q = end;
   }

@@ -73,6 +73,18 @@ function ascii(r: Reader, start: number, length: number): string {
   return r.buffer.toString('latin1', start, start + length);
 }
 
+/**
+ * An encoded string VR's value through the dataset's decoder. ASCII bytes read the same in every decoder this reader
+ * selects (windows-1252 and UTF-8 alike), so they take the native Latin-1 path; TextDecoder only for the rest.
+ */
+function encoded(r: Reader, start: number, length: number): string {
+  const { bytes } = r;
+  for (let i = start; i < start + length; i++) {
+    if (bytes[i]! >= 0x80) return r.decoder.decode(bytes.subarray(start, start + length));
+  }
+  return ascii(r, start, length);
+}
+
 /** dcmjs `dropPadByte`: a multi-valued element's odd-length last value loses a trailing pad character. */
 function dropPad(values: string[], pad: string): string[] {
   if (values.length > 1) {
@@ -126,8 +138,12 @@ function readValue(r: Reader, vr: string, start: number, length: number): unknow
     case 'CS':
     case 'DA':
     case 'DT':
-    case 'TM':
-      return dropPad(ascii(r, start, length).split(vmDelimiter), ' ').map((v) => v.trim());
+    case 'TM': {
+      const text = ascii(r, start, length);
+      // One value (most elements): no split, no pad rule (it applies to the last of several only).
+      if (!text.includes(vmDelimiter)) return [text.trim()];
+      return dropPad(text.split(vmDelimiter), ' ').map((v) => v.trim());
+    }
     case 'DS':
       return dropPad(ascii(r, start, length).split(vmDelimiter), ' ').map(decimal);
     case 'IS':
@@ -141,15 +157,15 @@ function readValue(r: Reader, vr: string, start: number, length: number): unknow
     case 'SH':
     case 'ST':
     case 'UC':
-    case 'UT':
-      return r.decoder
-        .decode(r.bytes.subarray(start, start + length))
-        .split(vmDelimiter)
-        .map((v) => v.trim());
+    case 'UT': {
+      const text = encoded(r, start, length);
+      if (!text.includes(vmDelimiter)) return [text.trim()];
+      return text.split(vmDelimiter).map((v) => v.trim());
+    }
     case 'LT':
-      return [r.decoder.decode(r.bytes.subarray(start, start + length)).replace(/\s*$/, '')];
+      return [encoded(r, start, length).replace(/\s*$/, '')];
     case 'PN': {
-      const text = r.decoder.decode(r.bytes.subarray(start, start + length));
+      const text = encoded(r, start, length);
       return personNames(text.endsWith(' ') || text === '' ? text.slice(0, -1) : text);
     }
     case 'US':

@@ -211,7 +211,7 @@ function headerParsers(context: BenchContext, files: string[]): BenchTable {
       ],
     ],
     notes: [
-      'Both build the same typed modules (a test compares them on every file); the direct reader leaves UN VRs, other character sets and malformed headers to dcmjs.',
+      'Both build the same typed modules (a test compares them on every file); the direct reader leaves UN sequences, other character sets and malformed headers to dcmjs.',
     ],
   };
 }

@@ -134,7 +134,12 @@ describe('pixel pool (worker threads) against inline decoding', () => {
   });
 
   it('keeps the main thread free while a worker decodes (inline, the decode holds it)', async () => {
-    const path = dicomFiles.find((f) => f.endsWith('MR_small_jp2klossless.dcm'))!;
+    // A long decode (the 1760² JPEG 2000 CR, ~0.4 s, when ../shared is here) leaves no doubt about the order. A 64²
+    // one can finish while this thread is still reading the worker's earlier answer (Node drains every message that
+    // has arrived by then), when a loaded machine pauses it there: CI saw that once.
+    const path =
+      dicomFiles.find((f) => f.endsWith('RG3_J2KR.dcm')) ??
+      dicomFiles.find((f) => f.endsWith('MR_small_jp2klossless.dcm'))!;
     const args = { source: { kind: 'dicom' as const, path }, frame: 0, withModality: true };
     const order = async (executor: PixelPool | InlinePixelExecutor): Promise<string[]> => {
       await executor.run('decode', args, { priority: 'interactive' }); // file parsed and cached, codec loaded

@@ -91,11 +91,13 @@ describe('EngineService', () => {
     const before = (await readFile(engine.logPath, 'utf8').catch(() => '')).length;
     useModels({ reasoner: models.textModel, mmproj: models.mmproj }, { logLevel: 'debug' });
     await engine.load(['reasoner']);
-    const debugLines = (await readFile(engine.logPath, 'utf8')).slice(before);
+    // The log is written by a stream: its last lines may land just after load() resolves.
+    const sinceBefore = async (): Promise<string> => (await readFile(engine.logPath, 'utf8')).slice(before);
+    await expect.poll(sinceBefore).toMatch(/INFO {2}loaded reasoner/);
+    const debugLines = await sinceBefore();
     // llama.cpp's model loader and llama.node's own [INFO] lines, both from the engine process's output.
     expect(debugLines).toMatch(/\[engine \d+\] .*llama_model_loader/);
     expect(debugLines).toMatch(/DEBUG .*\[engine \d+\] \[INFO\]/);
-    expect(debugLines).toMatch(/INFO {2}loaded reasoner/);
 
     // Even at debug, the prompt llama.node and mtmd echo (the question, passages, case reports) stays out of the log.
     const question = 'Is the left hilar mass in patient Zebulon Quarry new since the prior study?';

@@ -294,30 +294,31 @@ function readElements(r: Reader, start: number, limit: number | null, depth: num
       length = view.getUint32(p + 4, le);
       valueStart = p + 8;
     }
-    const end = length === undefinedLength || tag >>> 16 === 0xfffe ? skipElement(r, p, depth) : valueStart + length;
-    if (end < 0 || end > view.byteLength) throw leaveToDcmjs;
     if (!spec.keep.has(tag)) {
+      const end = length === undefinedLength || tag >>> 16 === 0xfffe ? skipElement(r, p, depth) : valueStart + length;
+      if (end < 0 || end > view.byteLength) throw leaveToDcmjs;
       p = end;
       continue;
     }
     let vr = vrCode ? String.fromCharCode(vrCode >>> 8, vrCode & 0xff) : (spec.dictionaryVrs.get(tag) ?? '');
-    if (vr === 'UN') {
-      vr = spec.dictionaryVrs.get(tag) ?? '';
-      if (length === undefinedLength || vr === 'SQ') throw leaveToDcmjs;
-      const value = readUnknownAs(r, vr, valueStart, length);
-      if (tag === spec.characterSetTag) selectCharacterSet(r, value);
-      dataset[spec.hexKeys.get(tag)!] = { vr, Value: value };
+    if (vr === 'SQ') {
+      // The items' own walk finds the sequence's end (a second walk to skip it first would read it twice).
+      const [items, end] = readItems(r, valueStart, length, depth);
+      dataset[spec.hexKeys.get(tag)!] = { vr, Value: items };
       p = end;
       continue;
     }
+    const end = valueStart + length;
+    if (length === undefinedLength || end > view.byteLength) throw leaveToDcmjs;
     let value: unknown;
-    if (vr === 'SQ') {
-      [value] = readItems(r, valueStart, length, depth);
+    if (vr === 'UN') {
+      vr = spec.dictionaryVrs.get(tag) ?? '';
+      if (vr === 'SQ') throw leaveToDcmjs;
+      value = readUnknownAs(r, vr, valueStart, length);
     } else {
-      if (length === undefinedLength) throw leaveToDcmjs;
       value = readValue(r, vr, valueStart, length);
-      if (tag === spec.characterSetTag) selectCharacterSet(r, value);
     }
+    if (tag === spec.characterSetTag) selectCharacterSet(r, value);
     dataset[spec.hexKeys.get(tag)!] = { vr, Value: value };
     p = end;
   }

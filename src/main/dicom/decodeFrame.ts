@@ -9,6 +9,7 @@ import {
   jpegSamplePrecision,
   type CodecOutput,
 } from './codecs/wasmCodecs';
+import { concatBytes } from './concatBytes';
 import { DicomError } from './dicomErrors';
 import type { ImagePixelModule, PaletteLut } from './dicomModules';
 import { floatPixelDataPresent, hasSegmentedPalette, pixelDataValue } from './dicomTags';
@@ -39,17 +40,6 @@ function toBytes(part: unknown): Uint8Array {
   if (part instanceof ArrayBuffer) return new Uint8Array(part);
   if (Array.isArray(part)) return concatBytes(part.map(toBytes));
   throw new DicomError('DICOM_MALFORMED', `pixel data: expected byte buffers, found ${typeof part}`);
-}
-
-function concatBytes(parts: Uint8Array[]): Uint8Array {
-  if (parts.length === 1) return parts[0]!;
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.byteLength, 0));
-  let offset = 0;
-  for (const p of parts) {
-    out.set(p, offset);
-    offset += p.byteLength;
-  }
-  return out;
 }
 
 /** Whether a fragment starts a new compressed frame (JPEG SOI, J2K SOC, JP2 box, RLE header). */

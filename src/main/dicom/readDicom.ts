@@ -1,6 +1,7 @@
 import { createRequire } from 'node:module';
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { open, readFile } from 'node:fs/promises';
+import { concatBytes } from './concatBytes';
 import type { DicomModules } from './dicomModules';
 import { DicomError } from './dicomErrors';
 import {
@@ -77,7 +78,7 @@ function withSyntheticPreamble(bytes: Uint8Array): Uint8Array | null {
   if (group !== 0x0002 && group !== 0x0008) return null;
   const header = new Uint8Array(preambleLength + 4);
   header.set([0x44, 0x49, 0x43, 0x4d], preambleLength);
-  if (group === 0x0002) return concat([header, bytes]);
+  if (group === 0x0002) return concatBytes([header, bytes]);
   const vr = String.fromCharCode(bytes[4]!, bytes[5]!);
   const syntax = vrPattern.test(vr) ? '1.2.840.10008.1.2.1' : implicitVrLittleEndian;
   const uid = new TextEncoder().encode(syntax.length % 2 === 0 ? syntax : `${syntax}\0`);
@@ -95,17 +96,7 @@ function withSyntheticPreamble(bytes: Uint8Array): Uint8Array | null {
   groupLength.set([0x55, 0x4c], 4); // "UL"
   glView.setUint16(6, 4, true);
   glView.setUint32(8, element.length, true);
-  return concat([header, groupLength, element, bytes]);
-}
-
-function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let offset = 0;
-  for (const p of parts) {
-    out.set(p, offset);
-    offset += p.length;
-  }
-  return out;
+  return concatBytes([header, groupLength, element, bytes]);
 }
 
 function describeStart(bytes: Uint8Array): string {

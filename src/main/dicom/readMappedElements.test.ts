@@ -6,6 +6,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { comparable, realDicomFiles, sharedDicomRoot } from './testing/realDicomFiles';
+import { concatBytes } from './concatBytes';
 import { DicomError } from './dicomErrors';
 import { Tag } from './dicomTags';
 import { parseDicom, readMappedHeader, type ParsedDicom } from './readDicom';
@@ -29,16 +30,6 @@ function outcome(bytes: Uint8Array, dcmjsOnly: boolean): Outcome {
 
 const longVrs = new Set(['OB', 'OD', 'OF', 'OL', 'OV', 'OW', 'SQ', 'UC', 'UN', 'UR', 'UT']);
 
-function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let offset = 0;
-  for (const part of parts) {
-    out.set(part, offset);
-    offset += part.length;
-  }
-  return out;
-}
-
 function tagNumber(hex: string): [number, number] {
   return [parseInt(hex.slice(0, 4), 16), parseInt(hex.slice(4), 16)];
 }
@@ -46,7 +37,7 @@ function tagNumber(hex: string): [number, number] {
 /** One Explicit VR Little Endian element; string values are padded to even length as the standard says. */
 function el(tag: string, vr: string, value: string | Uint8Array, length?: number): Uint8Array {
   let body = typeof value === 'string' ? new TextEncoder().encode(value) : value;
-  if (body.length % 2 === 1) body = concat([body, new Uint8Array([vr === 'UI' ? 0 : 0x20])]);
+  if (body.length % 2 === 1) body = concatBytes([body, new Uint8Array([vr === 'UI' ? 0 : 0x20])]);
   const long = longVrs.has(vr);
   const header = new Uint8Array(long ? 12 : 8);
   const view = new DataView(header.buffer);
@@ -57,7 +48,7 @@ function el(tag: string, vr: string, value: string | Uint8Array, length?: number
   header[5] = vr.charCodeAt(1);
   if (long) view.setUint32(8, length ?? body.length, true);
   else view.setUint16(6, length ?? body.length, true);
-  return concat([header, body]);
+  return concatBytes([header, body]);
 }
 
 function us(tag: string, value: number): Uint8Array {
@@ -69,20 +60,20 @@ function us(tag: string, value: number): Uint8Array {
 /** A sequence of defined length whose items hold the given elements. */
 function sq(tag: string, items: Uint8Array[][]): Uint8Array {
   const encoded = items.map((elements) => {
-    const content = concat(elements);
+    const content = concatBytes(elements);
     const header = new Uint8Array(8);
     const view = new DataView(header.buffer);
     view.setUint16(0, 0xfffe, true);
     view.setUint16(2, 0xe000, true);
     view.setUint32(4, content.length, true);
-    return concat([header, content]);
+    return concatBytes([header, content]);
   });
-  return el(tag, 'SQ', concat(encoded));
+  return el(tag, 'SQ', concatBytes(encoded));
 }
 
 /** Preamble, "DICM", a file meta group naming `syntax`, then the dataset elements. */
 function part10(dataset: Uint8Array[], syntax = '1.2.840.10008.1.2.1'): Uint8Array {
-  const meta = concat([
+  const meta = concatBytes([
     el(Tag.MediaStorageSopClassUid, 'UI', '1.2.840.10008.5.1.4.1.1.7'),
     el(Tag.MediaStorageSopInstanceUid, 'UI', '1.2.3.4.5'),
     el(Tag.TransferSyntaxUid, 'UI', syntax),
@@ -91,7 +82,7 @@ function part10(dataset: Uint8Array[], syntax = '1.2.840.10008.1.2.1'): Uint8Arr
   new DataView(groupLength.buffer).setUint32(0, meta.length, true);
   const prefix = new Uint8Array(132);
   prefix.set([0x44, 0x49, 0x43, 0x4d], 128);
-  return concat([prefix, el('00020000', 'UL', groupLength), meta, ...dataset]);
+  return concatBytes([prefix, el('00020000', 'UL', groupLength), meta, ...dataset]);
 }
 
 const identity = [
@@ -226,9 +217,9 @@ describe('direct reader of the mapped header elements', () => {
       return bytes;
     };
     const undefinedItem = (content: Uint8Array[], end: Uint8Array): Uint8Array =>
-      concat([delimiter(0xe000, 0xffffffff), ...content, end]);
+      concatBytes([delimiter(0xe000, 0xffffffff), ...content, end]);
     const undefinedSequence = (tag: string, items: Uint8Array[]): Uint8Array =>
-      concat([el(tag, 'SQ', new Uint8Array(0), 0xffffffff), ...items, delimiter(0xe0dd, 0)]);
+      concatBytes([el(tag, 'SQ', new Uint8Array(0), 0xffffffff), ...items, delimiter(0xe0dd, 0)]);
     const codes = '00400260'; // Performed Protocol Code Sequence: nothing the mapping reads
     const wellFormed = part10([
       ...identity,
